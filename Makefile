@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+BIN := .venv/bin
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: setup demo test test-fast lint lab bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(BIN)/workbench train --dataset digits --model mlp --optimizer nesterov \
+		--lr-schedule one_cycle --epochs 5 --runs-dir runs/demo
+	$(BIN)/workbench runs --runs-dir runs/demo
+
+lint: setup
+	$(BIN)/ruff check workbench tests benchmarks
+
+test: lint
+	$(PYTEST) tests workbench --doctest-modules
+
+test-fast: setup
+	$(PYTEST) tests -m "not keras and not slow and not browser and not notebook and not system"
+
+lab: setup
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+
+bench: setup
+	$(BIN)/python benchmarks/core_overhead.py
+	$(BIN)/python benchmarks/store_scale.py
+
+clean:
+	rm -rf .venv .pytest_cache .ruff_cache runs reports

@@ -1,0 +1,53 @@
+"""Packaging promises: fast TF-free import, the CLI help, environment.yml == pyproject."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import tomllib
+import yaml
+
+from tests.conftest import ROOT, run_cli
+
+
+def test_import_workbench_does_not_import_tensorflow():
+    code = ("import sys, workbench as wb; wb.ExperimentConfig(); wb.schedule_preview("
+            "wb.ExperimentConfig()); wb.datasets(); wb.models(); wb.RunStore('x').table();"
+            "heavy = ('tensorflow', 'keras', 'plotly', 'ipywidgets');"
+            "bad = [m for m in heavy if m in sys.modules];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_cli_help_does_not_import_tensorflow():
+    code = ("import sys; from workbench.cli import main\n"
+            "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+            "sys.exit(1 if 'tensorflow' in sys.modules else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "--learning-rate" in r.stdout and "--hidden-units" in r.stdout
+
+
+def test_environment_yml_mirrors_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = {d for d in pip_section if d != "-e ."}
+    assert listed == wanted, {"only in pyproject": wanted - listed,
+                              "only in environment.yml": listed - wanted}
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_pins_what_matters():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "tensorflow-cpu==2.21.0" in deps
+    assert any(d.startswith("keras>=3.15") for d in deps)
+
+
+def test_every_cli_command_has_help():
+    for cmd in ("train", "runs", "datasets", "models"):
+        r = run_cli(cmd, "--help")
+        assert r.returncode == 0 and "usage: workbench" in r.stdout, cmd

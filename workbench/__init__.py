@@ -1,0 +1,72 @@
+"""nn-workbench: train, compress and compare Keras 3 models from one experiment config.
+
+``import workbench as wb`` is fast and does not import TensorFlow; the names below load their
+modules on first use.
+
+Example:
+    >>> import workbench as wb
+    >>> cfg = wb.ExperimentConfig(dataset="digits", model="mlp", epochs=3)
+    >>> result = wb.run(cfg)                     # doctest: +SKIP
+    >>> wb.RunStore("runs").table()              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from workbench._version import __version__
+from workbench.config import FIELDS, ExperimentConfig, FieldSpec
+from workbench.exceptions import (
+    ConfigError,
+    DataError,
+    DatasetUnavailable,
+    ModelError,
+    RunFailed,
+    StoreError,
+    UnknownFieldError,
+    WorkbenchError,
+)
+
+_LAZY_ATTRS = {
+    "run": "workbench.training.experiment",
+    "RunStore": "workbench.runs",
+    "RunResult": "workbench.runs",
+    "schedule_preview": "workbench.training.schedules",
+    "datasets": "workbench.data",
+    "load_dataset": "workbench.data",
+    "models": "workbench.architectures",
+    "follow": "workbench.sinks.jsonl",
+}
+_LAZY_MODULES = ("callbacks", "sinks", "figures", "widgets", "compress", "cli")
+
+__all__ = ["FIELDS", "ConfigError", "DataError", "DatasetUnavailable", "ExperimentConfig",
+           "FieldSpec", "ModelError", "RunFailed", "RunResult", "RunStore", "StoreError",
+           "UnknownFieldError", "WorkbenchError", "__version__", "callbacks", "cli", "compress",
+           "datasets", "figures", "follow", "load_dataset", "models", "run", "schedule_preview",
+           "sinks", "widgets"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_ATTRS:
+        value = getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
+    elif name in _LAZY_MODULES:
+        value = importlib.import_module(f"workbench.{name}")
+    else:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from workbench import callbacks, sinks
+    from workbench.architectures import models
+    from workbench.data import datasets, load_dataset
+    from workbench.runs import RunResult, RunStore
+    from workbench.sinks.jsonl import follow
+    from workbench.training.experiment import run
+    from workbench.training.schedules import schedule_preview

@@ -1,0 +1,200 @@
+"""Model registry: name -> builder ``(input_shape, num_classes, cfg) -> keras.Model``.
+
+Every model outputs logits (no softmax); losses use ``from_logits=True``. Each builder adapts
+to the data's input shape and class count. Users may pass their own ``keras.Model`` or a
+``callable(input_shape, num_classes) -> keras.Model`` to ``wb.run``.
+
+Importing this module does not import TensorFlow; building a model does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from workbench.exceptions import ModelError
+
+if TYPE_CHECKING:
+    import keras
+
+    from workbench.config import ExperimentConfig
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Metadata of a registered architecture.
+
+    Example:
+        >>> import workbench as wb
+        >>> wb.models()["lenet300_100"].description.split(":")[0]
+        'LeNet-300-100'
+    """
+
+    name: str
+    description: str
+    inputs: str  # "any", "image_or_sequence"
+    builder: Callable[..., Any]
+
+
+def _layers():
+    from workbench._tf import keras
+
+    return keras, keras.layers
+
+
+def _hidden_activation(cfg: ExperimentConfig | None) -> str:
+    act = cfg.activation if cfg is not None else "relu"
+    return "leaky_relu" if act == "leaky_relu" else act
+
+
+def _dense_stack(input_shape: tuple[int, ...], num_classes: int, units: list[int],
+                 act: str, name: str) -> keras.Model:
+    keras, L = _layers()
+    inp = keras.Input(shape=input_shape, name="input")
+    x = L.Flatten(name="flatten")(inp) if len(input_shape) > 1 else inp
+    for i, u in enumerate(units):
+        x = L.Dense(u, activation=act, name=f"dense_{i + 1}")(x)
+    out = L.Dense(num_classes, name="logits")(x)
+    return keras.Model(inp, out, name=name)
+
+
+def _logistic(input_shape, num_classes, cfg=None):
+    return _dense_stack(input_shape, num_classes, [], "linear", "logistic")
+
+
+def _mlp(input_shape, num_classes, cfg=None):
+    units = list(cfg.hidden_units) if cfg is not None else [128, 64]
+    return _dense_stack(input_shape, num_classes, units, _hidden_activation(cfg), "mlp")
+
+
+def _lenet300_100(input_shape, num_classes, cfg=None):
+    return _dense_stack(input_shape, num_classes, [300, 100], _hidden_activation(cfg),
+                        "lenet300_100")
+
+
+def _conv_input(name: str, input_shape: tuple[int, ...]):
+    """Return (keras Input, tensor, rank) where rank 2 -> Conv2D, 1 -> Conv1D."""
+    keras, L = _layers()
+    inp = keras.Input(shape=input_shape, name="input")
+    if len(input_shape) == 3:
+        return inp, inp, 2
+    if len(input_shape) == 2 and input_shape[0] >= 4:
+        return inp, inp, 1
+    if len(input_shape) == 1 and input_shape[0] >= 4:
+        return inp, L.Reshape((input_shape[0], 1), name="as_sequence")(inp), 1
+    raise ModelError(f"model={name!r} needs image (H, W, C) or sequence input; this data has "
+                     f"shape {input_shape}: use model='mlp' or 'logistic'")
+
+
+def _lenet5(input_shape, num_classes, cfg=None):
+    """Caffe/Han LeNet-5: conv 20 5x5, pool, conv 50 5x5, pool, dense 500, dense classes."""
+    keras, L = _layers()
+    inp, x, rank = _conv_input("lenet5", input_shape)
+    conv, pool = (L.Conv2D, L.MaxPooling2D) if rank == 2 else (L.Conv1D, L.MaxPooling1D)
+    spatial = input_shape[:2] if rank == 2 else (input_shape[0],)
+    pad = "valid" if min(spatial) >= 28 else "same"  # 'valid' would shrink 8x8 digits to nothing
+    act = _hidden_activation(cfg)
+    x = conv(20, 5, padding=pad, activation=act, name="conv_1")(x)
+    x = pool(2, name="pool_1")(x)
+    x = conv(50, 5, padding=pad, activation=act, name="conv_2")(x)
+    x = pool(2, name="pool_2")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = L.Dense(500, activation=act, name="dense_1")(x)
+    out = L.Dense(num_classes, name="logits")(x)
+    return keras.Model(inp, out, name="lenet5")
+
+
+def _small_cnn(input_shape, num_classes, cfg=None):
+    """Two 3x3 conv blocks (16, 32 filters) with pooling, then dense 64."""
+    keras, L = _layers()
+    inp, x, rank = _conv_input("small_cnn", input_shape)
+    conv, pool = (L.Conv2D, L.MaxPooling2D) if rank == 2 else (L.Conv1D, L.MaxPooling1D)
+    act = _hidden_activation(cfg)
+    x = conv(16, 3, padding="same", activation=act, name="conv_1")(x)
+    x = pool(2, name="pool_1")(x)
+    x = conv(32, 3, padding="same", activation=act, name="conv_2")(x)
+    x = pool(2, name="pool_2")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = L.Dense(64, activation=act, name="dense_1")(x)
+    out = L.Dense(num_classes, name="logits")(x)
+    return keras.Model(inp, out, name="small_cnn")
+
+
+MODELS: dict[str, ModelInfo] = {
+    "logistic": ModelInfo("logistic", "Logistic regression: one dense layer on the inputs",
+                          "any", _logistic),
+    "mlp": ModelInfo("mlp", "Multi-layer perceptron: dense layers of `hidden_units`", "any",
+                     _mlp),
+    "lenet300_100": ModelInfo("lenet300_100", "LeNet-300-100: dense 300-100 (Han et al. 2015)",
+                              "any", _lenet300_100),
+    "lenet5": ModelInfo("lenet5", "LeNet-5 (Caffe/Han variant): conv 20, conv 50, dense 500",
+                        "image_or_sequence", _lenet5),
+    "small_cnn": ModelInfo("small_cnn", "Small CNN: conv 16, conv 32, dense 64",
+                           "image_or_sequence", _small_cnn),
+}
+
+
+def models() -> dict[str, ModelInfo]:
+    """The registered architectures, by name.
+
+    Example:
+        >>> import workbench as wb
+        >>> "lenet5" in wb.models()
+        True
+    """
+    return dict(MODELS)
+
+
+def build_model(name: str, input_shape: tuple[int, ...], num_classes: int,
+                cfg: ExperimentConfig | None = None) -> keras.Model:
+    """Build a registered model for the given input shape and class count.
+
+    Example:
+        >>> from workbench.architectures import build_model
+        >>> build_model("lenet300_100", (28, 28, 1), 10).count_params()
+        266610
+    """
+    if name not in MODELS:
+        from workbench.exceptions import ConfigError, did_you_mean
+
+        raise ConfigError("model", name, "one of: " + ", ".join(MODELS)
+                          + did_you_mean(name, MODELS))
+    return MODELS[name].builder(tuple(input_shape), int(num_classes), cfg)
+
+
+def check_user_model(model: Any, input_shape: tuple[int, ...], num_classes: int) -> None:
+    """Raise ModelError if a user model's output width or input shape does not fit the data."""
+    from workbench._tf import keras
+
+    if not isinstance(model, keras.Model):
+        raise ModelError(f"model must be a keras.Model or a callable(input_shape, num_classes) "
+                         f"returning one, not {type(model).__name__}")
+    if not model.built:
+        model.build((None, *input_shape))
+    try:
+        out_shape = tuple(model.outputs[0].shape) if getattr(model, "outputs", None) else None
+    except (AttributeError, ValueError):
+        out_shape = None
+    if out_shape is None:
+        try:
+            out_shape = tuple(model.compute_output_shape((1, *input_shape)))
+        except Exception as e:
+            raise ModelError(f"model does not accept inputs of shape {input_shape}: {e}") from None
+    if out_shape[-1] != num_classes:
+        raise ModelError(f"model outputs {out_shape[-1]} values per sample but the data has "
+                         f"{num_classes} classes: its last layer must have {num_classes} units")
+    inputs = getattr(model, "inputs", None)
+    if inputs:
+        want = tuple(inputs[0].shape[1:])
+        if len(want) != len(input_shape) or any(
+                w is not None and w != g for w, g in zip(want, input_shape, strict=True)):
+            raise ModelError(f"model expects inputs of shape {want} but the data's samples "
+                             f"have shape {tuple(input_shape)}")
+
+
+def outputs_probabilities(model: keras.Model) -> bool:
+    """True if the model's last layer applies softmax (so the loss must not use logits)."""
+    last = model.layers[-1] if model.layers else None
+    act = getattr(last, "activation", None)
+    return getattr(act, "__name__", "") == "softmax"

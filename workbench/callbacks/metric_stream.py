@@ -1,0 +1,176 @@
+"""MetricStream: turn a Keras fit into a stream of metric events for any number of sinks."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from workbench._tf import keras
+
+
+def _lr_of(model: Any) -> float | None:
+    opt = getattr(model, "optimizer", None)
+    if opt is None:
+        return None
+    try:
+        return float(keras.ops.convert_to_numpy(opt.learning_rate))
+    except Exception:
+        return None
+
+
+class MetricStream(keras.callbacks.Callback):
+    """Emit ``run_start``, throttled ``batch``, ``epoch`` and ``run_end`` events to sinks.
+
+    Batch events carry the *true* loss (and metrics) of that batch: Keras's ``logs`` hold the
+    running mean over the epoch, which is undone here (``n_k m_k - n_{k-1} m_{k-1}``). By
+    default at most ``batch_rate`` batch events are sent per second (``None`` = every batch,
+    ``0`` = none). Epoch events carry every value Keras logs (``loss``, ``accuracy``,
+    ``val_*``...), the learning rate, ``epoch_time_s`` and the global ``step``, plus whatever
+    ``extras(model)`` returns (the compression telemetry: sparsity, bits, packed bytes).
+
+    A sink that raises is reported once as a warning and dropped; training goes on.
+
+    Example:
+        >>> import workbench as wb
+        >>> sink = wb.sinks.MemorySink()
+        >>> stream = wb.callbacks.MetricStream(sinks=[sink], batch_rate=None)
+        >>> # model.fit(x, y, epochs=2, callbacks=[stream]); sink.epochs() -> 2 rows
+    """
+
+    def __init__(self, sinks: Iterable[Any] = (), *, batch_rate: float | None = 4.0,
+                 run_id: str | None = None, batch_size: int | None = None,
+                 num_samples: int | None = None,
+                 extras: Callable[[Any], dict[str, Any]] | None = None,
+                 start_info: dict[str, Any] | None = None, auto_end: bool = True) -> None:
+        super().__init__()
+        self.sinks = list(sinks)
+        for s in self.sinks:
+            if not callable(getattr(s, "send", None)):
+                raise TypeError(f"sinks must have a send(event) method; got {type(s).__name__}")
+        if batch_rate is not None and batch_rate < 0:
+            raise ValueError(f"batch_rate must be >= 0 or None, got {batch_rate}")
+        self.batch_rate = batch_rate
+        self.run_id = run_id
+        self.batch_size = batch_size
+        self.num_samples = num_samples
+        self.extras = extras
+        self.start_info = dict(start_info or {})
+        self.auto_end = auto_end
+        self.status: str | None = None
+        self._step = 0
+        self._prev: dict[str, float] = {}
+        self._last_emit = -math.inf
+        self._epoch_start = 0.0
+        self._epoch = 0
+        self._started = False
+
+    # --- event plumbing ---
+    def emit(self, event: dict[str, Any]) -> None:
+        """Send one event (adding ``time`` and ``run_id``) to every sink."""
+        event.setdefault("time", time.time())
+        if self.run_id is not None:
+            event.setdefault("run_id", self.run_id)
+        for sink in list(self.sinks):
+            try:
+                sink.send(event)
+            except Exception as e:  # a broken sink must never stop training
+                self.sinks.remove(sink)
+                warnings.warn(f"metric sink {type(sink).__name__} raised {type(e).__name__}: "
+                              f"{e}; it was removed and training goes on", RuntimeWarning,
+                              stacklevel=2)
+
+    def _samples_seen(self, k: int) -> float:
+        if self.batch_size and self.num_samples:
+            return float(min(k * self.batch_size, self.num_samples))
+        return float(k)
+
+    # --- Keras hooks ---
+    def on_train_begin(self, logs=None):
+        self._step = 0
+        self._started = True
+        info = {"type": "run_start", "epochs": self.params.get("epochs"),
+                "steps_per_epoch": self.params.get("steps")}
+        try:
+            info["params"] = int(self.model.count_params())
+        except Exception:
+            pass
+        info.update(self.start_info)
+        self.emit(info)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._prev = {}
+        self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        self._step += 1
+        k = batch + 1
+        n_k, n_prev = self._samples_seen(k), self._samples_seen(k - 1)
+        true_vals = {}
+        for name, mean in logs.items():
+            if not isinstance(mean, int | float):
+                continue
+            prev = self._prev.get(name, 0.0)
+            denom = n_k - n_prev
+            true_vals[name] = (mean * n_k - prev * n_prev) / denom if denom > 0 else mean
+            self._prev[name] = float(mean)
+        if self.batch_rate == 0:
+            return
+        now = time.monotonic()
+        if self.batch_rate is not None and now - self._last_emit < 1.0 / self.batch_rate:
+            return
+        self._last_emit = now
+        spe = self.params.get("steps") or 0
+        event = {"type": "batch", "step": self._step, "epoch": self._epoch, "batch": batch,
+                 "progress": self._epoch + (k / spe if spe else 0.0), "lr": _lr_of(self.model)}
+        event.update(true_vals)
+        self.emit(event)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        event: dict[str, Any] = {"type": "epoch", "epoch": epoch + 1, "step": self._step}
+        for name, v in logs.items():
+            if isinstance(v, int | float):
+                event[name] = float(v)
+        event["lr"] = _lr_of(self.model)
+        event["epoch_time_s"] = time.perf_counter() - self._epoch_start
+        if self.extras is not None:
+            try:
+                event.update(self.extras(self.model))
+            except Exception as e:
+                warnings.warn(f"metric extras failed ({type(e).__name__}: {e}); skipped",
+                              RuntimeWarning, stacklevel=2)
+                self.extras = None
+        self.emit(event)
+
+    def on_train_end(self, logs=None):
+        if self.auto_end:  # plain model.fit use: nobody else will close the run
+            self.end("stopped" if getattr(self.model, "stop_training", False) else "completed")
+
+    def end(self, status: str, metrics: dict[str, Any] | None = None,
+            error: str | None = None) -> None:
+        """Emit the ``run_end`` event (once) and close sinks that can be closed.
+
+        ``wb.run`` creates its stream with ``auto_end=False`` and calls this after evaluation,
+        so the event carries the final status and test metrics.
+        """
+        if self.status is not None:
+            return
+        self.status = status
+        event: dict[str, Any] = {"type": "run_end", "status": status, "steps": self._step}
+        if metrics:
+            event["metrics"] = metrics
+        if error:
+            event["error"] = error
+        self.emit(event)
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    pass

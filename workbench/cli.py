@@ -1,0 +1,180 @@
+"""The ``workbench`` command line. Every ``train`` flag is generated from the config fields.
+
+Exit codes: 0 ok; 1 the run failed or diverged; 2 bad input (the message names the field);
+130 interrupted. ``workbench --help`` does not import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from workbench.config import FIELDS, GROUPS, ExperimentConfig, load_config_file
+from workbench.exceptions import RunFailed, WorkbenchError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that suggests the closest flag for a mistyped one."""
+
+    def error(self, message: str) -> NoReturn:
+        if "unrecognized arguments:" in message:
+            flags = _all_flags(self)
+            for bad in message.split(":", 1)[1].split():
+                close = difflib.get_close_matches(bad.split("=")[0], flags, n=1)
+                if close:
+                    message += f" (did you mean {close[0]}?)"
+                    break
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
+    flags = []
+    for action in parser._actions:
+        flags.extend(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                flags.extend(_all_flags(sub))
+    return flags
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    for group in GROUPS:
+        specs = [s for s in FIELDS.values() if s.group == group]
+        if not specs:
+            continue
+        g = p.add_argument_group(f"{group} settings")
+        for spec in specs:
+            default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
+            g.add_argument(spec.flag, dest=spec.name, default=argparse.SUPPRESS,
+                           metavar=spec.kind.upper() if spec.choices is None else "NAME",
+                           help=f"{spec.help} Allowed: {spec.describe_allowed()}. "
+                                f"Default: {default}.".replace("%", "%%"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``workbench`` command."""
+    p = _Parser(prog="workbench", description="Train, compress and compare Keras 3 models.")
+    from workbench._version import __version__
+
+    p.add_argument("--version", action="version", version=f"nn-workbench {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    t = sub.add_parser("train", help="run one experiment",
+                       description="Run one experiment. Flags override --config values.")
+    t.add_argument("--config", metavar="FILE", help="JSON or YAML file of config fields")
+    t.add_argument("--runs-dir", default="runs", metavar="DIR",
+                   help="run store folder (default: runs)")
+    t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    _add_config_flags(t)
+
+    r = sub.add_parser("runs", help="list the runs in a store")
+    r.add_argument("--runs-dir", default="runs", metavar="DIR")
+    r.add_argument("--all-columns", action="store_true", help="show every config field")
+
+    sub.add_parser("datasets", help="list data sets and whether they load offline here")
+    sub.add_parser("models", help="list model architectures")
+    return p
+
+
+def _config_from_args(ns: argparse.Namespace) -> ExperimentConfig:
+    values: dict[str, Any] = {}
+    if ns.config:
+        values.update(load_config_file(ns.config))
+    for name, spec in FIELDS.items():
+        if name in ns:
+            values[name] = spec.parse(getattr(ns, name))
+    return ExperimentConfig.from_dict(values)
+
+
+def _cmd_train(ns: argparse.Namespace) -> int:
+    cfg = _config_from_args(ns)
+    from workbench.runs import RunStore
+    from workbench.training.experiment import run
+
+    try:
+        result = run(cfg, store=RunStore(ns.runs_dir), verbose=not ns.quiet)
+    except RunFailed as e:
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 1
+    m = result.metrics
+    acc = m.get("test_accuracy")
+    print(f"run {result.run_id} {result.status}: "
+          f"test_accuracy {acc:.4f}  test_loss {m.get('test_loss') or float('nan'):.4f}  "
+          f"params {m['params']:,}  {m['train_time_s']:.1f}s\nsaved in {result.run_dir}")
+    if result.status == "diverged":
+        print(f"the loss became NaN/inf at step {m.get('diverged_at_step')}: lower "
+              f"--learning-rate (was {cfg.lr})", file=sys.stderr)
+        return 1
+    return 130 if result.status == "stopped" else 0
+
+
+_RUN_COLUMNS = ["run_id", "status", "dataset", "model", "optimizer", "lr_schedule", "epochs",
+                "test_accuracy", "params", "train_time_s"]
+
+
+def _cmd_runs(ns: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from workbench.runs import RunStore
+
+    df = RunStore(ns.runs_dir).table()
+    if df.empty:
+        print(f"no runs in {ns.runs_dir}")
+        return 0
+    if not ns.all_columns:
+        df = df[[c for c in _RUN_COLUMNS if c in df.columns]]
+    with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                           "display.width", 200, "display.float_format", "{:.4g}".format):
+        print(df.to_string(index=False))
+    return 0
+
+
+def _cmd_datasets(ns: argparse.Namespace) -> int:
+    from workbench.data import DATASETS
+
+    for info in DATASETS.values():
+        ok, where = info.available()
+        shape = "x".join(map(str, info.input_shape))
+        print(f"{info.name:14s} {shape:8s} {info.num_classes:3d} classes  "
+              f"{info.n_train:6d}/{info.n_test:<6d} {'offline' if ok else 'MISSING'}: {where}")
+        print(f"{'':14s} {info.description}")
+    return 0
+
+
+def _cmd_models(ns: argparse.Namespace) -> int:
+    from workbench.architectures import MODELS
+
+    for info in MODELS.values():
+        print(f"{info.name:14s} {info.description} (inputs: {info.inputs.replace('_', ' ')})")
+    return 0
+
+
+_COMMANDS = {"train": _cmd_train, "runs": _cmd_runs, "datasets": _cmd_datasets,
+             "models": _cmd_models}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``workbench`` console script.
+
+    Example:
+        >>> from workbench.cli import main
+        >>> main(["models"])   # doctest: +ELLIPSIS
+        logistic ...
+        0
+    """
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    if not ns.command:
+        parser.print_help()
+        return 2
+    try:
+        return _COMMANDS[ns.command](ns)
+    except WorkbenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

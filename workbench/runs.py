@@ -1,0 +1,321 @@
+"""The run store: one folder per run, every file written atomically, a table over all runs.
+
+Layout of ``<root>/<run_id>/``::
+
+    config.json    the ExperimentConfig (written first)
+    status.json    {"status": "running" | "completed" | "stopped" | "diverged" | "failed", ...}
+    events.jsonl   the metric events, appended live (``wb.follow`` reads it)
+    history.csv    one row per epoch
+    metrics.json   final metrics
+    model.keras    the trained model (compressed artifacts beside it)
+
+Every file except the live event log is written to a temporary name and renamed into place, so
+a process killed at any moment leaves either the old file or the new one, never half of one. A
+run whose writer died shows as ``incomplete``.
+
+``<root>/index.jsonl`` holds one line per finished run (config, metrics, status), so that
+``table()`` over 10,000 runs reads one file. It is only a cache: the run folders are the truth,
+and a run missing from the index (or with a damaged line) is read from its folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.config import ExperimentConfig
+from workbench.exceptions import StoreError
+
+INDEX = "index.jsonl"
+STATUSES = ("running", "completed", "stopped", "diverged", "failed", "incomplete")
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_json_safe(x) for x in v]
+    if hasattr(v, "item") and callable(v.item):  # numpy scalars
+        return _json_safe(v.item())
+    return v
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(_json_safe(data), indent=2) + "\n")
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")
+    return s[:40] or "run"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+@dataclass
+class RunResult:
+    """What one run produced.
+
+    Attributes:
+        config: the ExperimentConfig that was run.
+        history: DataFrame, one row per epoch (loss, accuracy, val_loss, val_accuracy, lr,
+            epoch_time_s).
+        metrics: final metrics (test_loss, test_accuracy, params, trainable_params,
+            size_bytes_float32, train_time_s, ...).
+        status: ``completed``, ``stopped``, ``diverged`` or ``failed`` (``incomplete`` for a
+            run whose process died, when loaded from a store).
+        run_id, run_dir: where it is stored (``run_dir`` is None with ``store=False``).
+        model: the trained keras.Model (None when loaded without ``model=True``).
+        error: the error message of a failed run.
+        events: the metric events of the run (batch, epoch, start, end).
+
+    Example:
+        >>> import workbench as wb
+        >>> r = wb.run(wb.ExperimentConfig(epochs=1), store=False)   # doctest: +SKIP
+        >>> r.status, round(r.metrics["test_accuracy"], 2)            # doctest: +SKIP
+        ('completed', 0.93)
+    """
+
+    config: ExperimentConfig
+    history: Any
+    metrics: dict[str, Any]
+    status: str
+    run_id: str
+    run_dir: Path | None = None
+    model: Any = None
+    error: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def __repr__(self) -> str:
+        acc = self.metrics.get("test_accuracy")
+        acc_s = f", test_accuracy={acc:.4f}" if isinstance(acc, float) else ""
+        return (f"RunResult(run_id={self.run_id!r}, status={self.status!r}{acc_s}, "
+                f"epochs={len(self.history)})")
+
+
+class RunWriter:
+    """Writes one run's folder. Created by :meth:`RunStore.start`."""
+
+    def __init__(self, store: RunStore, run_id: str, cfg: ExperimentConfig,
+                 extra: dict[str, Any] | None = None) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.dir = store.root / run_id
+        self.config = cfg
+        self.started_at = time.time()
+        self.dir.mkdir(parents=True, exist_ok=False)
+        atomic_write_json(self.dir / "config.json", cfg.to_dict())
+        self._status: dict[str, Any] = {"status": "running", "started_at": self.started_at,
+                                        "pid": os.getpid(), "host": socket.gethostname(),
+                                        **(extra or {})}
+        atomic_write_json(self.dir / "status.json", self._status)
+
+    def write_history(self, history: Any) -> None:
+        atomic_write_text(self.dir / "history.csv", history.to_csv(index=False))
+
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        atomic_write_json(self.dir / "metrics.json", metrics)
+
+    def save_model(self, model: Any) -> Path:
+        final = self.dir / "model.keras"
+        tmp = self.dir / f".model.tmp-{os.getpid()}.keras"
+        model.save(tmp)
+        os.replace(tmp, final)
+        return final
+
+    def finish(self, status: str, metrics: dict[str, Any], error: str | None = None) -> None:
+        """Write the final status, then append the run's line to the store index."""
+        self._status.update(status=status, ended_at=time.time())
+        if error:
+            self._status["error"] = error
+        atomic_write_json(self.dir / "status.json", self._status)
+        line = json.dumps(_json_safe({
+            "run_id": self.run_id, "status": status, "started_at": self.started_at,
+            "ended_at": self._status["ended_at"], "config": self.config.to_dict(),
+            "metrics": metrics, "error": error})) + "\n"
+        fd = os.open(self.store.root / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())  # one write of one line: atomic for O_APPEND files
+        finally:
+            os.close(fd)
+
+
+class RunStore:
+    """A folder of runs. Nothing is written until a run starts.
+
+    Example:
+        >>> import workbench as wb, tempfile
+        >>> store = wb.RunStore(tempfile.mkdtemp())
+        >>> len(store.table())
+        0
+    """
+
+    def __init__(self, root: str | Path = "runs") -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    # --- writing ---
+    def start(self, cfg: ExperimentConfig, extra: dict[str, Any] | None = None) -> RunWriter:
+        """Create a new run folder (config + status ``running``) and return its writer."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(cfg.label)}-{uuid.uuid4().hex[:6]}"
+        return RunWriter(self, run_id, cfg, extra)
+
+    # --- reading ---
+    def run_ids(self) -> list[str]:
+        """Ids of every run folder, oldest first."""
+        if not self.root.is_dir():
+            return []
+        return sorted(e.name for e in os.scandir(self.root)
+                      if e.is_dir() and not e.name.startswith("."))
+
+    def __len__(self) -> int:
+        return len(self.run_ids())
+
+    def __contains__(self, run_id: object) -> bool:
+        return isinstance(run_id, str) and (self.root / run_id / "config.json").is_file()
+
+    def _index(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        p = self.root / INDEX
+        if not p.is_file():
+            return out
+        with open(p, encoding="utf-8") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    break  # a line still being written, or cut by a crash
+                try:
+                    rec = json.loads(line)
+                    out[rec["run_id"]] = rec
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    continue
+        return out
+
+    def _status(self, run_dir: Path) -> dict[str, Any]:
+        st = _read_json(run_dir / "status.json")
+        if not isinstance(st, dict) or st.get("status") not in STATUSES:
+            return {"status": "incomplete"}
+        if st["status"] == "running":
+            same_host = st.get("host") == socket.gethostname()
+            if same_host and not _pid_alive(int(st.get("pid", -1))):
+                st = {**st, "status": "incomplete"}
+        return st
+
+    def _record_from_folder(self, run_id: str) -> dict[str, Any]:
+        d = self.root / run_id
+        st = self._status(d)
+        cfg = _read_json(d / "config.json")
+        metrics = _read_json(d / "metrics.json") if st["status"] != "running" else None
+        return {"run_id": run_id, "status": st["status"], "started_at": st.get("started_at"),
+                "ended_at": st.get("ended_at"), "config": cfg if isinstance(cfg, dict) else {},
+                "metrics": metrics if isinstance(metrics, dict) else {},
+                "error": st.get("error")}
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per run (run_id, status, config, metrics...), oldest first."""
+        index = self._index()
+        out = []
+        for run_id in self.run_ids():
+            rec = index.get(run_id)
+            out.append(rec if rec is not None else self._record_from_folder(run_id))
+        return out
+
+    def table(self) -> Any:
+        """A DataFrame with one row per run: run_id, status, config columns, final metrics.
+
+        Example:
+            >>> import workbench as wb, tempfile
+            >>> list(wb.RunStore(tempfile.mkdtemp()).table().columns)[:2]
+            ['run_id', 'status']
+        """
+        import pandas as pd
+
+        rows = []
+        for rec in self.records():
+            row = {"run_id": rec["run_id"], "status": rec["status"],
+                   "started_at": rec.get("started_at")}
+            row.update(rec.get("config") or {})
+            row.update(rec.get("metrics") or {})
+            if rec.get("error"):
+                row["error"] = rec["error"]
+            rows.append(row)
+        df = pd.DataFrame(rows, columns=None if rows else ["run_id", "status", "started_at"])
+        if "started_at" in df and len(df):
+            df["started_at"] = pd.to_datetime(df["started_at"], unit="s", errors="coerce")
+        return df
+
+    def load(self, run_id: str, model: bool = False) -> RunResult:
+        """Load a run (its model only when ``model=True``).
+
+        Example:
+            >>> import workbench as wb
+            >>> store = wb.RunStore("runs")                    # doctest: +SKIP
+            >>> r = store.load(store.run_ids()[-1], model=True)  # doctest: +SKIP
+        """
+        import pandas as pd
+
+        d = self.root / run_id
+        if run_id not in self:
+            known = self.run_ids()
+            raise StoreError(f"no run {run_id!r} in {str(self.root)!r}"
+                             + (f"; latest runs: {', '.join(known[-5:])}" if known else
+                                " (the store is empty)"))
+        rec = self._record_from_folder(run_id)
+        try:
+            cfg = ExperimentConfig.from_dict(rec["config"])
+        except Exception as e:
+            raise StoreError(f"run {run_id!r} has an unreadable config.json: {e}") from None
+        hist_path = d / "history.csv"
+        history = pd.read_csv(hist_path) if hist_path.is_file() else pd.DataFrame()
+        from workbench.sinks.jsonl import read_events
+
+        m = None
+        if model and (d / "model.keras").is_file():
+            from workbench._tf import keras
+
+            m = keras.saving.load_model(d / "model.keras", compile=False)
+        return RunResult(config=cfg, history=history, metrics=rec["metrics"],
+                         status=rec["status"], run_id=run_id, run_dir=d, model=m,
+                         error=rec.get("error"), events=read_events(d))
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run's folder (its index line is ignored from then on)."""
+        if run_id not in self:
+            raise StoreError(f"no run {run_id!r} in {str(self.root)!r}")
+        shutil.rmtree(self.root / run_id)

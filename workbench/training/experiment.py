@@ -1,0 +1,297 @@
+"""``wb.run(cfg)``: one experiment, start to finish, reading as a script of steps.
+
+validate -> data -> seed -> model -> optimizer + schedule -> fit (metric events to sinks)
+-> evaluate -> record in the store -> RunResult.
+
+Everything that can be wrong with the input is checked before a run folder is created, so bad
+input never leaves a half-written run behind.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.config import ExperimentConfig
+from workbench.data import Dataset, from_arrays, load_dataset
+from workbench.exceptions import ConfigError, ModelError, RunFailed, WorkbenchError
+from workbench.runs import RunResult, RunStore
+from workbench.training.schedules import effective_batch_size, keras_schedule, steps_per_epoch
+
+DEFAULT_STORE = "runs"
+
+
+@dataclass
+class Split:
+    """Train/validation/test arrays of one experiment."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray
+    dataset: Dataset
+
+
+def split_data(cfg: ExperimentConfig, ds: Dataset) -> Split:
+    """Apply ``max_train_samples`` and carve the validation split out of the training set.
+
+    The subset and the split are drawn with ``cfg.seed``; the test set is never touched.
+
+    Example:
+        >>> import workbench as wb
+        >>> from workbench.training.experiment import split_data
+        >>> s = split_data(wb.ExperimentConfig(validation_split=0.2), wb.load_dataset("digits"))
+        >>> len(s.x_train), len(s.x_val)
+        (1150, 287)
+    """
+    n = len(ds.x_train)
+    perm = np.random.default_rng(cfg.seed).permutation(n)
+    if cfg.max_train_samples is not None and cfg.max_train_samples < n:
+        perm = perm[: cfg.max_train_samples]
+    n_val = round(len(perm) * cfg.validation_split)
+    if len(perm) - n_val < 1:
+        raise ConfigError("validation_split", cfg.validation_split,
+                          f"a fraction that leaves at least one training sample out of "
+                          f"{len(perm)}")
+    tr, va = perm[: len(perm) - n_val], perm[len(perm) - n_val:]
+    xv, yv = (ds.x_train[va], ds.y_train[va]) if n_val else (None, None)
+    return Split(ds.x_train[tr], ds.y_train[tr], xv, yv, ds.x_test, ds.y_test, ds)
+
+
+def _coerce_config(cfg: ExperimentConfig | Mapping[str, Any] | None) -> ExperimentConfig:
+    if cfg is None:
+        return ExperimentConfig()
+    if isinstance(cfg, ExperimentConfig):
+        return cfg
+    if isinstance(cfg, Mapping):
+        return ExperimentConfig.from_dict(cfg)
+    raise ConfigError(None, cfg, message=f"cfg must be an ExperimentConfig or a dict of its "
+                      f"fields, not {type(cfg).__name__}")
+
+
+def _resolve_store(store: RunStore | str | Path | bool | None) -> RunStore | None:
+    if store is False:
+        return None
+    if store is None or store is True:
+        return RunStore(DEFAULT_STORE)
+    if isinstance(store, RunStore):
+        return store
+    if isinstance(store, str | Path):
+        return RunStore(store)
+    raise ConfigError("store", store, "a RunStore, a folder path, None (./runs) or False")
+
+
+_determinism_on = False
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and make TF ops deterministic (process-wide).
+
+    Example:
+        >>> from workbench.training.experiment import seed_everything
+        >>> seed_everything(0)
+    """
+    global _determinism_on
+    from workbench._tf import keras, tf
+
+    keras.utils.set_random_seed(seed)
+    if not _determinism_on:
+        tf.config.experimental.enable_op_determinism()
+        _determinism_on = True
+
+
+def _strategy(name: str) -> Any:
+    from workbench._tf import tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+    return tf.distribute.MirroredStrategy(devices=devices)
+
+
+def _build_model(cfg: ExperimentConfig, model: Any, ds: Dataset) -> Any:
+    from workbench.architectures import build_model, check_user_model
+
+    if model is None:
+        return build_model(cfg.model, ds.input_shape, ds.num_classes, cfg)
+    from workbench._tf import keras
+
+    if isinstance(model, keras.Model):
+        if cfg.strategy == "mirrored":
+            raise ConfigError("strategy", "mirrored", "'default' when passing a built "
+                              "keras.Model; for 'mirrored' pass a builder callable(input_shape, "
+                              "num_classes) so the model is created inside the strategy")
+        built = model
+    elif callable(model):
+        try:
+            built = model(ds.input_shape, ds.num_classes)
+        except WorkbenchError:
+            raise
+        except Exception as e:
+            raise ModelError(f"the model builder raised {type(e).__name__}: {e}") from e
+    else:
+        raise ModelError(f"model must be a keras.Model or a callable(input_shape, num_classes) "
+                         f"returning one, not {type(model).__name__}")
+    check_user_model(built, ds.input_shape, ds.num_classes)
+    return built
+
+
+def _size_bytes_float32(model: Any) -> int:
+    return int(sum(int(np.prod(w.shape)) for w in model.weights) * 4)
+
+
+def _finite_or_none(v: Any) -> Any:
+    return v if not isinstance(v, float) or math.isfinite(v) else None
+
+
+def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
+        data: Any = None, model: Any = None, callbacks: Iterable[Any] = (),
+        store: RunStore | str | Path | bool | None = None, sinks: Iterable[Any] = (),
+        verbose: bool = True, stop: threading.Event | None = None) -> RunResult:
+    """Run one experiment: train ``cfg``'s model on its data, evaluate, record.
+
+    Args:
+        cfg: an ExperimentConfig (or a dict of its fields); None = all defaults.
+        data: optional ``(x_train, y_train, x_test, y_test)`` arrays instead of ``cfg.dataset``.
+        model: optional ``keras.Model`` or ``callable(input_shape, num_classes) -> keras.Model``
+            instead of ``cfg.model`` (its output width must equal the class count).
+        callbacks: extra Keras callbacks.
+        store: a RunStore or folder; None = ``./runs``; False = record nothing.
+        sinks: extra metric sinks (e.g. ``wb.widgets.LivePlot()``).
+        verbose: print one line per epoch.
+        stop: a ``threading.Event``; setting it stops training after the current batch.
+
+    Returns:
+        A RunResult whose ``status`` is ``completed``, ``stopped`` (a stop request or Ctrl-C)
+        or ``diverged`` (a NaN/inf loss; the history so far is kept).
+
+    Raises:
+        ConfigError, DatasetUnavailable, DataError, ModelError: bad input, before anything is
+            written.
+        RunFailed: training raised; the run is recorded as ``failed`` first.
+
+    Same config and seed give a bit-identical history on CPU.
+
+    Example:
+        >>> import workbench as wb
+        >>> cfg = wb.ExperimentConfig(dataset="digits", model="mlp", optimizer="nesterov",
+        ...                           lr_schedule="one_cycle", epochs=3)
+        >>> result = wb.run(cfg, store=False, verbose=False)     # doctest: +SKIP
+        >>> result.metrics["test_accuracy"] > 0.9                # doctest: +SKIP
+        True
+    """
+    # 1. validate everything we can before touching TensorFlow or the disk
+    cfg = _coerce_config(cfg)
+    ds = from_arrays(data) if data is not None else load_dataset(cfg.dataset)
+    split = split_data(cfg, ds)
+    n_train = len(split.x_train)
+    batch = effective_batch_size(cfg.batch_size, n_train)
+    if cfg.batch_size > n_train:
+        warnings.warn(f"batch_size={cfg.batch_size} is larger than the training set "
+                      f"({n_train} samples): using full batch ({n_train})", UserWarning,
+                      stacklevel=2)
+    spe = steps_per_epoch(cfg, n_train)
+    run_store = _resolve_store(store)
+    user_callbacks = list(callbacks)
+    extra_sinks = list(sinks)
+
+    # 2. seed, then build model and optimizer under the strategy (still nothing written)
+    from workbench._tf import keras
+    from workbench.architectures import outputs_probabilities
+    from workbench.callbacks import DivergenceGuard, MetricStream, StopFlag
+    from workbench.sinks import ConsoleSink, JSONLSink, MemorySink
+    from workbench.training.optimizers import build_optimizer
+
+    seed_everything(cfg.seed)
+    strategy = _strategy(cfg.strategy)
+    with strategy.scope():
+        net = _build_model(cfg, model, ds)
+        optimizer = build_optimizer(cfg, keras_schedule(cfg, spe))
+        loss = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=not outputs_probabilities(net))
+        net.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=False)
+
+    # 3. open the run record and the metric stream
+    writer = run_store.start(cfg, {"data": ds.info.name}) if run_store is not None else None
+    run_id = writer.run_id if writer else f"unsaved-{int(time.time() * 1000)}"
+    memory = MemorySink()
+    all_sinks: list[Any] = [memory]
+    if writer:
+        all_sinks.append(JSONLSink(writer.dir / "events.jsonl"))
+    if verbose:
+        all_sinks.append(ConsoleSink())
+    all_sinks.extend(extra_sinks)
+    stream = MetricStream(all_sinks, run_id=run_id, batch_size=batch, num_samples=n_train,
+                          auto_end=False, start_info={"config": cfg.to_dict(),
+                                                      "steps_per_epoch": spe})
+    guard = DivergenceGuard()
+    stop_flag = StopFlag(stop)
+    fit_callbacks = [guard, stop_flag, stream, *user_callbacks]
+    if cfg.lr_schedule == "plateau":
+        fit_callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss" if split.x_val is not None else "loss", factor=0.5, patience=2,
+            min_lr=cfg.lr * 1e-4, verbose=0))
+
+    # 4. train
+    status, error, cause = "completed", None, None
+    t0 = time.perf_counter()
+    try:
+        net.fit(split.x_train, split.y_train, batch_size=batch, epochs=cfg.epochs,
+                validation_data=(split.x_val, split.y_val) if split.x_val is not None else None,
+                shuffle=True, verbose=0, callbacks=fit_callbacks)
+    except KeyboardInterrupt:
+        status = "stopped"
+    except Exception as e:  # recorded as failed, then re-raised as RunFailed
+        status, error, cause = "failed", f"{type(e).__name__}: {e}", e
+        error_tb = traceback.format_exc()
+    train_time = time.perf_counter() - t0
+    if status == "completed":
+        if guard.diverged:
+            status = "diverged"
+        elif stop_flag.requested:
+            status = "stopped"
+
+    # 5. evaluate and account
+    metrics: dict[str, Any] = {
+        "params": int(net.count_params()),
+        "trainable_params": int(sum(int(np.prod(w.shape)) for w in net.trainable_weights)),
+        "size_bytes_float32": _size_bytes_float32(net), "train_time_s": train_time,
+        "epochs_completed": len(memory.of_type("epoch")), "batch_size_effective": batch,
+        "steps_per_epoch": spe, "n_train": n_train}
+    if status != "failed":
+        ev = net.evaluate(split.x_test, split.y_test, batch_size=max(batch, 256), verbose=0,
+                          return_dict=True)
+        metrics["test_loss"] = _finite_or_none(float(ev["loss"]))
+        metrics["test_accuracy"] = float(ev["accuracy"])
+    if guard.diverged:
+        metrics["diverged_at_step"] = guard.step
+    stream.end(status, metrics, error)
+    history = memory.epochs()
+
+    # 6. record
+    if writer:
+        writer.write_history(history)
+        writer.write_metrics(metrics)
+        if status != "failed":
+            writer.save_model(net)
+        writer.finish(status, metrics, error)
+    result = RunResult(config=cfg, history=history, metrics=metrics, status=status,
+                       run_id=run_id, run_dir=writer.dir if writer else None, model=net,
+                       error=error, events=memory.events)
+    if status == "failed":
+        where = f" (recorded in {writer.dir})" if writer else ""
+        raise RunFailed(f"run {run_id} failed{where}: {error}\n{error_tb}", result) from cause
+    return result
+
