@@ -139,7 +139,7 @@ def schedule_preview(cfg: ExperimentConfig, n_train: int | None = None) -> Any:
         >>> import workbench as wb
         >>> cfg = wb.ExperimentConfig(lr_schedule="one_cycle", epochs=3, learning_rate=0.1)
         >>> p = wb.schedule_preview(cfg)
-        >>> round(p.lr.max(), 3), len(p) == 3 * 41
+        >>> round(float(p.lr.max()), 3), len(p) == 3 * 41
         (0.1, True)
     """
     import pandas as pd
