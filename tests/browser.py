@@ -1,0 +1,120 @@
+"""Drive a notebook in a real JupyterLab with headless Debian Chromium (via Playwright).
+
+Adapted from ../shared/recipes/jupyterlab_browser_test.py: throwaway settings and workspace,
+a fresh copy of the notebook, every non-127.0.0.1 request blocked and recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WIDGET_ERRORS = ("Error displaying widget", "Failed to load model")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LabPage:
+    page: Any
+    external: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def run_all(self) -> None:
+        self.page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).first.wait_for(
+            timeout=90_000)
+        self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        self.page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+    def plot_point_counts(self) -> list[int]:
+        """Points in each rendered plotly chart (summed over its traces)."""
+        return self.page.evaluate(
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd =>"
+            " (gd.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0))")
+
+    def widget_errors(self) -> list[str]:
+        body = self.page.inner_text("body")
+        return [s for s in WIDGET_ERRORS if s in body]
+
+
+@contextlib.contextmanager
+def jupyterlab_page(notebook: Path, artifacts: Path) -> Iterator[LabPage]:
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="wb-jlab-"))
+    settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    root = tmp / "root"
+    root.mkdir()
+    name = f"run-{int(time.time() * 1000)}.ipynb"
+    shutil.copy(notebook, root / name)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**__import__("os").environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "ws")}
+    log = open(tmp / "server.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "jupyter-lab"), "--ip=127.0.0.1", f"--port={port}",
+         "--no-browser", "--allow-root", "--ServerApp.token=", "--ServerApp.password=",
+         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{base}/api/status", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.25)
+        else:
+            raise RuntimeError(f"jupyter-lab did not start: {(tmp / 'server.log').read_text()}")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROME_ARGS)
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+            lab = LabPage(page=None)
+
+            def route(r):
+                url = r.request.url
+                if url.startswith(("http://127.0.0.1", "data:", "blob:")):
+                    return r.continue_()
+                lab.external.append(url)
+                return r.abort()
+
+            ctx.route("**/*", route)
+            lab.page = ctx.new_page()
+            lab.page.on("pageerror", lambda e: lab.errors.append(str(e)[:300]))
+            lab.page.goto(f"{base}/lab/tree/{name}", wait_until="domcontentloaded")
+            try:
+                yield lab
+            finally:
+                artifacts.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(Exception):
+                    lab.page.screenshot(path=str(artifacts / f"{notebook.stem}.png"),
+                                        full_page=True)
+                browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
