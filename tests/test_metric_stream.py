@@ -146,3 +146,15 @@ def test_run_writes_events_that_follow_reads(store):
     assert events[0]["type"] == "run_start" and events[-1]["type"] == "run_end"
     assert events[-1]["metrics"]["test_accuracy"] == pytest.approx(r.metrics["test_accuracy"])
     assert events[0]["config"]["epochs"] == 2
+
+
+@pytest.mark.keras
+def test_liveplot_with_any_keras_fit():
+    """The issue's one-liner: model.fit(..., callbacks=[MetricStream(sinks=[LivePlot()])])."""
+    m, x, y = _tiny_model_and_data(n=400)
+    plot = wb.widgets.LivePlot(min_interval=0.0)
+    m.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0,
+          callbacks=[wb.callbacks.MetricStream(sinks=[plot], batch_rate=None)])
+    by_name = {t.name: t for t in plot.figure.data}
+    assert len(by_name["run loss"].x) == 3 and len(by_name["run val loss"].x) == 3
+    assert plot.point_count() > 3 * 19  # every batch of every epoch, plus epoch points

@@ -313,4 +313,5 @@ def dashboard(source: Any = (), runs: Iterable[tuple[str, Any]] | None = None) -
                                      line={"color": color}, showlegend=False), row=2, col=2)
     fig.update_layout(template="plotly_white", height=560, margin={"t": 40, "b": 30},
                       legend={"orientation": "h", "y": -0.08})
+    fig.update_yaxes(rangemode="tozero", row=2, col=2)  # a constant size reads as a flat line
     return fig
