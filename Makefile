@@ -27,6 +27,7 @@ lab: setup
 bench: setup
 	$(BIN)/python benchmarks/core_overhead.py
 	$(BIN)/python benchmarks/store_scale.py
+	$(BIN)/python benchmarks/live_overhead.py
 
 clean:
 	rm -rf .venv .pytest_cache .ruff_cache runs reports
