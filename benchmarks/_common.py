@@ -6,6 +6,7 @@ import json
 import platform
 import statistics
 import sys
+import time
 from typing import Any
 
 
@@ -33,3 +34,20 @@ def finish(figures: dict[str, Any]) -> None:
 
 
 median = statistics.median
+
+
+def epoch_timer() -> Any:
+    """A Keras callback recording each epoch's wall time in ``.times`` (imports Keras)."""
+    from workbench._tf import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.times: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.times.append(time.perf_counter() - self.t)
+
+    return EpochTimer()

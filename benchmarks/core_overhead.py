@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import finish, median, print_table
+from _common import epoch_timer, finish, median, print_table
 
 
 def import_time(repeats: int = 7) -> float:
@@ -42,16 +42,6 @@ def main() -> None:
     from workbench.architectures import build_model
     from workbench.training.experiment import seed_everything, split_data
 
-    class Timer(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self.t)
-
     cfg = wb.ExperimentConfig(dataset=args.dataset, model="lenet300_100", optimizer="adam",
                               batch_size=128, epochs=args.epochs, seed=0)
     split = split_data(cfg, wb.load_dataset(cfg.dataset))
@@ -62,7 +52,7 @@ def main() -> None:
         m.compile(keras.optimizers.Adam(cfg.lr),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=False)
-        timer = Timer()
+        timer = epoch_timer()
         t0 = time.perf_counter()
         m.fit(split.x_train, split.y_train, batch_size=128, epochs=cfg.epochs,
               validation_data=(split.x_val, split.y_val), verbose=0, callbacks=[timer])
@@ -70,7 +60,7 @@ def main() -> None:
         return timer.times, time.perf_counter() - t0
 
     def workbench_run() -> tuple[list[float], float]:
-        timer = Timer()
+        timer = epoch_timer()
         t0 = time.perf_counter()
         wb.run(cfg, store=os.environ.get("BENCH_RUNS", "/tmp/wb-bench-runs"),
                callbacks=[timer], verbose=False)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import finish, median, print_table
+from _common import epoch_timer, finish, median, print_table
 
 
 def update_cost(steps: int, reps: int = 30) -> float:
@@ -59,16 +59,6 @@ def main() -> None:
     from workbench.architectures import build_model
     from workbench.training.experiment import seed_everything, split_data
 
-    class Timer(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self.t)
-
     class TimedStream(wb.callbacks.MetricStream):
         """MetricStream whose per-batch hook time is accumulated."""
 
@@ -91,7 +81,7 @@ def main() -> None:
             m.compile(keras.optimizers.Adam(1e-3),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"], jit_compile=False)
-            timer = Timer()
+            timer = epoch_timer()
             cbs = [timer]
             stream = None
             if live:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
@@ -70,51 +71,50 @@ def jupyterlab_page(notebook: Path, artifacts: Path) -> Iterator[LabPage]:
     shutil.copy(notebook, root / name)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**__import__("os").environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "ws")}
-    log = open(tmp / "server.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter-lab"), "--ip=127.0.0.1", f"--port={port}",
-         "--no-browser", "--allow-root", "--ServerApp.token=", "--ServerApp.password=",
-         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{base}/api/status", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.25)
-        else:
-            raise RuntimeError(f"jupyter-lab did not start: {(tmp / 'server.log').read_text()}")
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROME_ARGS)
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
-            lab = LabPage(page=None)
-
-            def route(r):
-                url = r.request.url
-                if url.startswith(("http://127.0.0.1", "data:", "blob:")):
-                    return r.continue_()
-                lab.external.append(url)
-                return r.abort()
-
-            ctx.route("**/*", route)
-            lab.page = ctx.new_page()
-            lab.page.on("pageerror", lambda e: lab.errors.append(str(e)[:300]))
-            lab.page.goto(f"{base}/lab/tree/{name}", wait_until="domcontentloaded")
-            try:
-                yield lab
-            finally:
-                artifacts.mkdir(parents=True, exist_ok=True)
-                with contextlib.suppress(Exception):
-                    lab.page.screenshot(path=str(artifacts / f"{notebook.stem}.png"),
-                                        full_page=True)
-                browser.close()
-    finally:
-        server.terminate()
+    with open(tmp / "server.log", "w") as log:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jupyter-lab"), "--ip=127.0.0.1", f"--port={port}",
+             "--no-browser", "--allow-root", "--ServerApp.token=", "--ServerApp.password=",
+             f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
+            env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            for _ in range(240):
+                try:
+                    urllib.request.urlopen(f"{base}/api/status", timeout=1)
+                    break
+                except Exception:
+                    time.sleep(0.25)
+            else:
+                raise RuntimeError(f"jupyter-lab did not start: {(tmp / 'server.log').read_text()}")
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROME_ARGS)
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+                lab = LabPage(page=None)
+
+                def route(r):
+                    url = r.request.url
+                    if url.startswith(("http://127.0.0.1", "data:", "blob:")):
+                        return r.continue_()
+                    lab.external.append(url)
+                    return r.abort()
+
+                ctx.route("**/*", route)
+                lab.page = ctx.new_page()
+                lab.page.on("pageerror", lambda e: lab.errors.append(str(e)[:300]))
+                lab.page.goto(f"{base}/lab/tree/{name}", wait_until="domcontentloaded")
+                try:
+                    yield lab
+                finally:
+                    artifacts.mkdir(parents=True, exist_ok=True)
+                    with contextlib.suppress(Exception):
+                        lab.page.screenshot(path=str(artifacts / f"{notebook.stem}.png"),
+                                            full_page=True)
+                    browser.close()
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.figures import DASHBOARD_PANELS, PALETTE, SIZE_KEYS, dashboard
+from workbench.figures import PALETTE, SIZE_KEYS, dashboard
 
 
 class BoundedSeries:
@@ -75,19 +75,26 @@ def _in_ipython_kernel() -> bool:
     return ip is not None and hasattr(ip, "kernel")
 
 
+# Each run's traces, in order: name -> (row, col, line style, opacity, mode).
+_TRACE_SPECS: dict[str, tuple[int, int, dict[str, Any], float, str]] = {
+    "batch_loss": (1, 1, {"width": 1}, 0.3, "lines"),
+    "loss": (1, 1, {"width": 3}, 1.0, "lines+markers"),
+    "val_loss": (1, 1, {"width": 3, "dash": "dash"}, 1.0, "lines+markers"),
+    "batch_accuracy": (1, 2, {"width": 1}, 0.3, "lines"),
+    "accuracy": (1, 2, {"width": 3}, 1.0, "lines+markers"),
+    "val_accuracy": (1, 2, {"width": 3, "dash": "dash"}, 1.0, "lines+markers"),
+    "lr": (2, 1, {"width": 2}, 1.0, "lines"),
+    "size": (2, 2, {"width": 2}, 1.0, "lines+markers"),
+}
+
+
 class _RunTraces:
     """Trace indices and bounded buffers of one run inside the dashboard."""
 
     def __init__(self, base: int, cap: int, params: int | None) -> None:
-        self.base = base
+        self.base = base  # index of the run's first trace in figure.data
         self.params = params
-        self.series = {name: BoundedSeries(cap) for name in
-                       ("batch_loss", "loss", "val_loss", "batch_accuracy", "accuracy",
-                        "val_accuracy", "lr", "size")}
-
-    # trace order inside the run's block
-    ORDER = ("batch_loss", "loss", "val_loss", "batch_accuracy", "accuracy", "val_accuracy",
-             "lr", "size")
+        self.series = {name: BoundedSeries(cap) for name in _TRACE_SPECS}
 
 
 class LivePlot:
@@ -125,8 +132,6 @@ class LivePlot:
         self.auto_display = auto_display
         self._lock = threading.RLock()
         self._runs: dict[str, _RunTraces] = {}
-        self._labels: dict[str, str] = {}
-        self._dirty = False
         self._last_flush = 0.0
         self._handle: Any = None
         base = dashboard(runs=[])
@@ -173,7 +178,6 @@ class LivePlot:
                     size = 4.0 * rt.params
                 if size is not None:
                     rt.series["size"].append(x, _f(size))
-            self._dirty = True
             urgent = kind in ("epoch", "run_start", "run_end")
             if urgent or time.monotonic() - self._last_flush >= self.min_interval:
                 self.flush()
@@ -189,21 +193,9 @@ class LivePlot:
         i = len(self._runs)
         color = PALETTE[i % len(PALETTE)]
         label = str((event.get("config") or {}).get("run_name") or run_id)
-        self._labels[run_id] = label
         rt = _RunTraces(len(self.figure.data), self.max_points, event.get("params"))
-        specs = {
-            "batch_loss": (1, 1, {"width": 1}, 0.3, "lines"),
-            "loss": (1, 1, {"width": 3}, 1.0, "lines+markers"),
-            "val_loss": (1, 1, {"width": 3, "dash": "dash"}, 1.0, "lines+markers"),
-            "batch_accuracy": (1, 2, {"width": 1}, 0.3, "lines"),
-            "accuracy": (1, 2, {"width": 3}, 1.0, "lines+markers"),
-            "val_accuracy": (1, 2, {"width": 3, "dash": "dash"}, 1.0, "lines+markers"),
-            "lr": (2, 1, {"width": 2}, 1.0, "lines"),
-            "size": (2, 2, {"width": 2}, 1.0, "lines+markers"),
-        }
         with self.figure.batch_update():
-            for name in _RunTraces.ORDER:
-                r, c, line, opacity, mode = specs[name]
+            for name, (r, c, line, opacity, mode) in _TRACE_SPECS.items():
                 trace_cls = go.Scattergl if name.startswith("batch_") else go.Scatter
                 self.figure.add_trace(
                     trace_cls(x=[], y=[], mode=mode, line={"color": color, **line},
@@ -215,11 +207,9 @@ class LivePlot:
     def flush(self) -> None:
         """Push buffered points to the figure (one batched update)."""
         with self._lock:
-            if not self._dirty:
-                return
             with self.figure.batch_update():
                 for rt in self._runs.values():
-                    for k, name in enumerate(_RunTraces.ORDER):
+                    for k, name in enumerate(_TRACE_SPECS):
                         s = rt.series[name]
                         if not s.dirty:
                             continue
@@ -227,7 +217,6 @@ class LivePlot:
                         tr.x = np.asarray(s.x, dtype="float64")  # typed arrays: ~8x cheaper
                         tr.y = np.asarray(s.y, dtype="float64")  # NaN draws as a gap
                         s.dirty = False
-            self._dirty = False
             self._last_flush = time.monotonic()
             self.update_count += 1
 
@@ -257,4 +246,4 @@ def _f(v: Any) -> float:
         return math.nan
 
 
-__all__ = ["DASHBOARD_PANELS", "BoundedSeries", "LivePlot"]
+__all__ = ["BoundedSeries", "LivePlot"]
