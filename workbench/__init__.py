@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from workbench._version import __version__
 from workbench.config import FIELDS, ExperimentConfig, FieldSpec
 from workbench.exceptions import (
+    ArtifactError,
     ConfigError,
     DataError,
     DatasetUnavailable,
@@ -40,11 +41,11 @@ _LAZY_ATTRS = {
 }
 _LAZY_MODULES = ("callbacks", "sinks", "figures", "widgets", "compress", "cli")
 
-__all__ = ["FIELDS", "ConfigError", "DataError", "DatasetUnavailable", "ExperimentConfig",
-           "FieldSpec", "ModelError", "RunFailed", "RunResult", "RunStore", "StoreError",
-           "UnknownFieldError", "WorkbenchError", "__version__", "callbacks", "cli", "compress",
-           "datasets", "figures", "follow", "load_dataset", "models", "run", "schedule_preview",
-           "sinks", "widgets"]
+__all__ = ["FIELDS", "ArtifactError", "ConfigError", "DataError", "DatasetUnavailable",
+           "ExperimentConfig", "FieldSpec", "ModelError", "RunFailed", "RunResult", "RunStore",
+           "StoreError", "UnknownFieldError", "WorkbenchError", "__version__", "callbacks", "cli",
+           "compress", "datasets", "figures", "follow", "load_dataset", "models", "run",
+           "schedule_preview", "sinks", "widgets"]
 
 
 def __getattr__(name: str) -> Any:

@@ -32,6 +32,14 @@ LR_SCHEDULES = ("constant", "step", "exponential", "inverse_time", "inverse_sqrt
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu", "selu", "swish", "leaky_relu",
                "softplus", "linear")
 STRATEGIES = ("default", "mirrored")
+PRUNE_SCHEDULES = ("constant", "polynomial")
+PRUNE_STRUCTURES = ("unstructured", "units")
+PRUNE_SCOPES = ("global", "layer")
+QUANT_BITS = (2, 3, 4, 5, 6, 7, 8, 16)
+QUANT_MODES = ("ptq", "qat", "keras")
+QUANT_GRANULARITIES = ("per_tensor", "per_channel")
+EXPORTS = ("keras", "tflite_float32", "tflite_float16", "tflite_dynamic", "tflite_int8",
+           "packed")
 
 DEFAULT_LEARNING_RATES = {
     "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "adadelta": 1.0,
@@ -43,7 +51,8 @@ DEFAULT_LEARNING_RATES = {
 class FieldSpec:
     """Metadata of one config field: everything a CLI flag, a widget or a check needs.
 
-    ``kind`` is one of ``str``, ``int``, ``float``, ``bool``, ``int_list``.
+    ``kind`` is one of ``str``, ``int``, ``float``, ``bool``, ``int_list``, ``str_list``
+    (a list of ``choices``).
     ``low``/``high`` bound numeric values (``low_open``/``high_open`` make a bound exclusive);
     for ``int_list`` they bound each element. ``log`` asks widgets for a log-scale slider.
     ``widget_max`` is a sensible upper end for a slider when ``high`` is unbounded.
@@ -75,7 +84,9 @@ class FieldSpec:
 
     def describe_allowed(self) -> str:
         """A human-readable description of the allowed values."""
-        if self.choices is not None:
+        if self.kind == "str_list":
+            text = "a list of: " + ", ".join(str(c) for c in self.choices or ())
+        elif self.choices is not None:
             text = "one of: " + ", ".join(str(c) for c in self.choices)
         elif self.kind == "bool":
             text = "true or false"
@@ -111,6 +122,16 @@ class FieldSpec:
                 if not _is_int(item) or not self._in_range(item):
                     raise ConfigError(self.name, value, self.describe_allowed())
             return tuple(int(v) for v in value)
+        if self.kind == "str_list":
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list | tuple):
+                raise ConfigError(self.name, value, self.describe_allowed())
+            for item in value:
+                if not isinstance(item, str) or item not in (self.choices or ()):
+                    raise ConfigError(self.name, value, self.describe_allowed()
+                                      + did_you_mean(str(item), self.choices or ()))
+            return tuple(dict.fromkeys(value))  # drop repeats, keep order
         if self.kind == "bool":
             if not isinstance(value, bool):
                 raise ConfigError(self.name, value, self.describe_allowed())
@@ -148,6 +169,8 @@ class FieldSpec:
         try:
             if self.kind == "int_list":
                 return [int(p) for p in t.strip("[]()").split(",") if p.strip()]
+            if self.kind == "str_list":
+                return [p.strip().strip("'\"") for p in t.strip("[]()").split(",") if p.strip()]
             if self.kind == "bool":
                 low = t.lower()
                 if low in ("true", "1", "yes", "on"):
@@ -248,6 +271,56 @@ class ExperimentConfig:
     strategy: str = _field(
         "default", "Distribution: default (one device) or mirrored (MirroredStrategy over the "
         "visible devices).", "training", "str", choices=STRATEGIES)
+    # --- compression ---
+    prune_ratio: float = _field(
+        0.0, "Fraction of the weights of Dense/Conv layers set to zero by magnitude pruning "
+        "(0 = no pruning).", "compression", "float", low=0.0, high=1.0, high_open=True,
+        widget_max=0.99)
+    prune_schedule: str = _field(
+        "polynomial", "How sparsity grows: constant (all at prune_begin) or polynomial (the "
+        "gradual cubic ramp of Zhu & Gupta 2017, from prune_begin to prune_end).", "compression",
+        "str", choices=PRUNE_SCHEDULES)
+    prune_structure: str = _field(
+        "unstructured", "unstructured (single weights) or units (whole Dense units and Conv "
+        "filters, rebuilt into a smaller model).", "compression", "str", choices=PRUNE_STRUCTURES)
+    prune_scope: str = _field(
+        "global", "global (one magnitude threshold over all prunable layers, so large layers "
+        "lose more) or layer (every layer pruned to prune_ratio).", "compression", "str",
+        choices=PRUNE_SCOPES)
+    prune_begin: float = _field(
+        0.0, "When pruning starts, as a fraction of training.", "compression", "float",
+        low=0.0, high=1.0, high_open=True)
+    prune_end: float = _field(
+        0.5, "When the target sparsity is reached (polynomial), as a fraction of training; the "
+        "rest of training fine-tunes the pruned network.", "compression", "float", low=0.0,
+        low_open=True, high=1.0)
+    quant_bits: int | None = _field(
+        None, "Weight bit-width of Dense/Conv layers: 2..8 (integer levels), 16 (float16), or "
+        "None (float32).", "compression", "int", choices=QUANT_BITS, optional=True)
+    quant_mode: str = _field(
+        "ptq", "ptq (round the trained weights, calibrated), qat (quantization-aware training: "
+        "fake quantization with a straight-through estimator), or keras (Keras's own "
+        "model.quantize, int8/int4, Dense layers only).", "compression", "str",
+        choices=QUANT_MODES)
+    quant_granularity: str = _field(
+        "per_channel", "One quantization grid per output channel, or one per tensor.",
+        "compression", "str", choices=QUANT_GRANULARITIES)
+    cluster_k: int | None = _field(
+        None, "Weight sharing: replace each layer's weights by k k-means centroids (None = "
+        "off).", "compression", "int", low=2, high=256, optional=True)
+    distill_teacher: str | None = _field(
+        None, "Train against a teacher: a run id in the store, or a .keras model path.",
+        "compression", "str", optional=True)
+    distill_temperature: float = _field(
+        4.0, "Softmax temperature of the distillation targets.", "compression", "float",
+        low=0.0, low_open=True, high=100.0, widget_max=20.0)
+    distill_alpha: float = _field(
+        0.5, "Weight of the distillation loss (1 - alpha goes to the labels' loss).",
+        "compression", "float", low=0.0, high=1.0)
+    export: list[str] = _field(
+        ["keras", "packed"], "Artifacts to write and evaluate: keras, packed (.wbz), "
+        "tflite_float32, tflite_float16, tflite_dynamic, tflite_int8.", "compression",
+        "str_list", choices=EXPORTS)
     run_name: str | None = _field(None, "A label for the run (shown in tables and folders).",
                                   "training", "str", optional=True)
 
@@ -416,8 +489,30 @@ def _plateau_without_warmup(c: ExperimentConfig) -> None:
                           "validation loss and has no warm-up)")
 
 
+def _prune_window(c: ExperimentConfig) -> None:
+    if c.prune_ratio > 0 and c.prune_schedule == "polynomial" and c.prune_begin >= c.prune_end:
+        raise ConfigError("prune_begin", c.prune_begin,
+                          f"a fraction < prune_end ({c.prune_end}) with the polynomial schedule")
+
+
+def _quantization_settings(c: ExperimentConfig) -> None:
+    if c.quant_mode in ("qat", "keras") and c.quant_bits is None:
+        raise ConfigError("quant_bits", None, f"2..8 or 16 with quant_mode={c.quant_mode!r} "
+                          f"(set quant_bits, or use quant_mode='ptq')")
+    if c.quant_mode == "keras" and c.quant_bits not in (4, 8):
+        raise ConfigError("quant_bits", c.quant_bits, "4 or 8 with quant_mode='keras' (Keras's "
+                          "own int4/int8 quantization)")
+    if c.quant_mode == "qat" and c.quant_bits == 16:
+        raise ConfigError("quant_mode", "qat", "'ptq' with quant_bits=16 (float16 needs no "
+                          "quantization-aware training)")
+    if c.cluster_k is not None and c.quant_bits is not None:
+        raise ConfigError("cluster_k", c.cluster_k, "None when quant_bits is set: clustering is "
+                          "itself a quantization (to k shared values); choose one")
+
+
 _CROSS_FIELD_RULES: list[Callable[[ExperimentConfig], None]] = [
-    _warmup_shorter_than_training, _plateau_without_warmup]
+    _warmup_shorter_than_training, _plateau_without_warmup, _prune_window,
+    _quantization_settings]
 
 
 def _build_fields() -> dict[str, FieldSpec]:

@@ -101,3 +101,13 @@ class RunFailed(WorkbenchError, RuntimeError):
 
 class StoreError(WorkbenchError):
     """The run store cannot find or read a run."""
+
+
+class ArtifactError(WorkbenchError, ValueError):
+    """A compressed artifact (``.wbz``, ``.tflite``) is truncated, corrupted or of an unknown
+    format version, or cannot be written."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        self.field = "artifact"
+        self.path = path
+        super().__init__(message)

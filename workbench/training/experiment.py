@@ -148,6 +148,14 @@ def _build_model(cfg: ExperimentConfig, model: Any, ds: Dataset) -> Any:
     return built
 
 
+def _load_teacher(cfg: ExperimentConfig, store: RunStore | None) -> Any:
+    if cfg.distill_teacher is None:
+        return None
+    from workbench.compress.distill import load_teacher
+
+    return load_teacher(cfg.distill_teacher, store)
+
+
 def _size_bytes_float32(model: Any) -> int:
     return int(sum(int(np.prod(w.shape)) for w in model.weights) * 4)
 
@@ -211,17 +219,28 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     from workbench._tf import keras
     from workbench.architectures import outputs_probabilities
     from workbench.callbacks import DivergenceGuard, MetricStream, StopFlag
+    from workbench.compress.pipeline import Compression, compression_metrics, export_all
     from workbench.sinks import ConsoleSink, JSONLSink, MemorySink
     from workbench.training.optimizers import build_optimizer
 
     seed_everything(cfg.seed)
     strategy = _strategy(cfg.strategy)
+    compression = Compression(cfg)
     with strategy.scope():
         net = _build_model(cfg, model, ds)
+        dense_bytes = _size_bytes_float32(net)
+        net = compression.prepare(net)  # twins with masks / fake quantization; checks first
+        teacher = _load_teacher(cfg, run_store)
         optimizer = build_optimizer(cfg, keras_schedule(cfg, spe))
         loss = keras.losses.SparseCategoricalCrossentropy(
             from_logits=not outputs_probabilities(net))
-        net.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=False)
+        trainee = net
+        if teacher is not None:
+            from workbench.compress.distill import make_distiller
+
+            trainee = make_distiller(teacher, net, temperature=cfg.distill_temperature,
+                                     alpha=cfg.distill_alpha)
+        trainee.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=False)
 
     # 3. open the run record and the metric stream
     writer = run_store.start(cfg, {"data": ds.info.name}) if run_store is not None else None
@@ -234,11 +253,12 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         all_sinks.append(ConsoleSink())
     all_sinks.extend(extra_sinks)
     stream = MetricStream(all_sinks, run_id=run_id, batch_size=batch, num_samples=n_train,
-                          auto_end=False, start_info={"config": cfg.to_dict(),
-                                                      "steps_per_epoch": spe})
+                          auto_end=False, extras=compression.extras(net),
+                          start_info={"config": cfg.to_dict(), "steps_per_epoch": spe})
     guard = DivergenceGuard()
     stop_flag = StopFlag(stop)
-    fit_callbacks = [guard, stop_flag, stream, *user_callbacks]
+    fit_callbacks = [*compression.callbacks(net, spe * cfg.epochs), guard, stop_flag, stream,
+                     *user_callbacks]
     if cfg.lr_schedule == "plateau":
         fit_callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss" if split.x_val is not None else "loss", factor=0.5, patience=2,
@@ -248,7 +268,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     status, error, cause = "completed", None, None
     t0 = time.perf_counter()
     try:
-        net.fit(split.x_train, split.y_train, batch_size=batch, epochs=cfg.epochs,
+        trainee.fit(split.x_train, split.y_train, batch_size=batch, epochs=cfg.epochs,
                 validation_data=(split.x_val, split.y_val) if split.x_val is not None else None,
                 shuffle=True, verbose=0, callbacks=fit_callbacks)
     except KeyboardInterrupt:
@@ -263,20 +283,35 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         elif stop_flag.requested:
             status = "stopped"
 
-    # 5. evaluate and account
+    # 5. compress (strip masks, remove units, quantize or cluster), evaluate, export, account
+    if status in ("completed", "stopped") and compression.active:
+        try:
+            net = compression.finalize(net)
+            net.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
+        except Exception as e:
+            status, error, cause = "failed", f"compression: {type(e).__name__}: {e}", e
+            error_tb = traceback.format_exc()
     metrics: dict[str, Any] = {
         "params": int(net.count_params()),
         "trainable_params": int(sum(int(np.prod(w.shape)) for w in net.trainable_weights)),
-        "size_bytes_float32": _size_bytes_float32(net), "train_time_s": train_time,
+        "size_bytes_float32": dense_bytes, "train_time_s": train_time,
         "epochs_completed": len(memory.of_type("epoch")), "batch_size_effective": batch,
         "steps_per_epoch": spe, "n_train": n_train}
     if status != "failed":
+        if teacher is not None and not net.compiled:
+            net.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
         ev = net.evaluate(split.x_test, split.y_test, batch_size=max(batch, 256), verbose=0,
                           return_dict=True)
         metrics["test_loss"] = _finite_or_none(float(ev["loss"]))
         metrics["test_accuracy"] = float(ev["accuracy"])
     if guard.diverged:
         metrics["diverged_at_step"] = guard.step
+    if status in ("completed", "stopped"):
+        exports = export_all(cfg, net, writer.dir if writer else None, split.x_train,
+                             split.x_test, split.y_test)
+        metrics.update(compression_metrics(cfg, net, dense_bytes,
+                                           exports.get("size_bytes_packed")))
+        metrics.update(exports)
     stream.end(status, metrics, error)
     history = memory.epochs()
 
@@ -284,7 +319,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     if writer:
         writer.write_history(history)
         writer.write_metrics(metrics)
-        if status != "failed":
+        if status != "failed" and "keras" in cfg.export:
             writer.save_model(net)
         writer.finish(status, metrics, error)
     result = RunResult(config=cfg, history=history, metrics=metrics, status=status,

@@ -1,0 +1,36 @@
+"""Compression for Keras 3 models: pruning, n-bit quantization (Conv too), weight sharing,
+distillation, TFLite export and a packed ``.wbz`` artifact.
+
+Every function takes and returns plain Keras models, so each step can be used alone; ``wb.run``
+chains them from the config in Deep Compression's order (prune -> quantize or cluster -> pack).
+Importing this module imports TensorFlow.
+
+Example:
+    >>> import keras, workbench.compress as C
+    >>> m = keras.Sequential([keras.Input((16,)), keras.layers.Dense(32, name="d")])
+    >>> small = C.quantize(C.prune(m, 0.5, scope="layer"), 4)
+    >>> r = C.size_report(small)
+    >>> bool(r.loc["total", "sparsity"] >= 0.5), int(r.loc["d", "distinct_values"]) <= 16
+    (True, True)
+"""
+
+from workbench.compress.core import (
+    PruningScheduler,
+    cluster,
+    polynomial_sparsity,
+    prune,
+    quantize,
+    shrink,
+    strip,
+    unstructured_masks,
+    wrap,
+)
+from workbench.compress.distill import distill, load_teacher, make_distiller
+from workbench.compress.export import evaluate_tflite, export_tflite
+from workbench.compress.pack import FORMAT_VERSION, pack, unpack
+from workbench.compress.report import plan, size_report, telemetry
+
+__all__ = ["FORMAT_VERSION", "PruningScheduler", "cluster", "distill", "evaluate_tflite",
+           "export_tflite", "load_teacher", "make_distiller", "pack", "plan",
+           "polynomial_sparsity", "prune", "quantize", "shrink", "size_report", "strip",
+           "telemetry", "unpack", "unstructured_masks", "wrap"]

@@ -1,0 +1,365 @@
+"""The packed artifact (``.wbz``): sparse positions, quantized codes and codebooks, entropy-coded.
+
+Format, version 1 (all integers little-endian)::
+
+    offset  size  field
+    0       3     magic b"WBZ"
+    3       1     format version (1)
+    4       1     codec: 1 = zlib, 2 = lzma (xz container), 3 = none
+    5       4     CRC-32 of the compressed body
+    9       8     length of the compressed body in bytes
+    17      ...   compressed body
+
+The body, once decompressed, is a 4-byte header length, a UTF-8 JSON header and a blob. The
+header holds ``model`` (``model.to_json()``, stock Keras layers only) and ``tensors``: one entry
+per weight in ``model.get_weights()`` order, with its shape and encoding:
+
+- ``raw``: the values as ``dtype`` (float32, or float16 when every value is a float16);
+  with ``sparse: true`` only the ``count`` nonzero values, positions as below;
+- ``grid``: values ``k * scale[g]`` with integer ``k`` (affine quantization): per group ``g``
+  (``groups`` trailing channels, ``g = flat_index % groups``) a float32 ``scale`` and an int32
+  ``kmin``; ``codes`` hold ``k - kmin`` (uint8, or uint16 when ``code_bytes`` is 2);
+- ``codebook``: per group a float32 table (``levels`` entries); ``codes`` index into it.
+
+Tensors with ``sparse: true`` (at least half zeros) store codes only for nonzero values and
+their positions as gaps: each gap (zeros skipped before the next nonzero) is written as bytes,
+255 meaning "255 more zeros, keep reading". Streams of one kind are stored together (all gaps,
+then all codes, then all tables and raw values) because the entropy coder does better on
+homogeneous data. Unpacking gives back bit-identical weights, hence identical predictions.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import lzma
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.exceptions import ArtifactError, ConfigError
+
+MAGIC = b"WBZ"
+FORMAT_VERSION = 1
+CODECS = {"zlib": 1, "lzma": 2, "none": 3}
+_PREAMBLE = struct.Struct("<3sBBIQ")
+_STREAM_ORDER = ("gaps", "codes", "tables", "raw")
+
+
+def _compress(data: bytes, codec: str) -> bytes:
+    if codec == "lzma":
+        return lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)
+    if codec == "zlib":
+        return zlib.compress(data, 9)
+    return data
+
+
+def _decompress(data: bytes, codec_id: int) -> bytes:
+    if codec_id == CODECS["lzma"]:
+        return lzma.decompress(data)
+    if codec_id == CODECS["zlib"]:
+        return zlib.decompress(data)
+    if codec_id == CODECS["none"]:
+        return data
+    raise ArtifactError(f"unknown codec id {codec_id} in the .wbz preamble")
+
+
+def encode_gaps(positions: np.ndarray) -> bytes:
+    """Gap-code sorted flat positions of nonzeros (see the module docstring).
+
+    Example:
+        >>> from workbench.compress.pack import encode_gaps, decode_gaps
+        >>> import numpy as np
+        >>> p = np.array([0, 3, 300, 301])
+        >>> decode_gaps(encode_gaps(p), 4).tolist()
+        [0, 3, 300, 301]
+    """
+    gaps = np.diff(np.concatenate([[-1], np.asarray(positions, dtype=np.int64)])) - 1
+    full, rest = np.divmod(gaps, 255)
+    out = np.empty(int(full.sum() + gaps.size), dtype=np.uint8)
+    ends = np.cumsum(full + 1) - 1
+    out[:] = 255
+    out[ends] = rest
+    return out.tobytes()
+
+
+def decode_gaps(data: bytes, count: int) -> np.ndarray:
+    """Inverse of :func:`encode_gaps`."""
+    b = np.frombuffer(data, dtype=np.uint8).astype(np.int64)
+    terminal = b != 255
+    if int(terminal.sum()) != count:
+        raise ArtifactError("corrupted .wbz: sparse positions do not match the code count")
+    totals = np.cumsum(b)[np.flatnonzero(terminal)]  # bytes summed up to each terminal byte
+    gaps = np.diff(np.concatenate([[0], totals]))
+    return np.cumsum(gaps + 1) - 1
+
+
+def _find_grid(vals: np.ndarray) -> tuple[np.float32, np.ndarray] | None:
+    """Return (scale, k) with ``float32(k) * scale == vals`` exactly, or None."""
+    u = np.unique(vals)
+    nz = u[u != 0]
+    if nz.size == 0:
+        return np.float32(1.0), np.zeros(vals.shape, dtype=np.int64)
+    scale = np.float32(abs(nz[0]) if nz.size == 1 else np.min(np.diff(u)))
+    for div in (1, 2, 3, 4, 5, 6, 7, 8):
+        s0 = np.float32(scale / div)
+        k = np.round(u.astype(np.float64) / s0).astype(np.int64)
+        j = int(np.argmax(np.abs(k)))
+        if k[j] == 0:
+            continue
+        s = np.float32(u[j] / np.float32(k[j]))
+        for cand in (s, np.nextafter(s, np.float32(np.inf)), np.nextafter(s, np.float32(0))):
+            if np.array_equal(k.astype(np.float32) * cand, u) and np.abs(k).max() < 2 ** 15:
+                lookup = np.searchsorted(u, vals)
+                return np.float32(cand), k[lookup]
+    return None
+
+
+def _groups_of(layer_kind: str, shape: tuple[int, ...], granular: bool) -> int:
+    if not granular or not shape:
+        return 1
+    if layer_kind == "depthwise" and len(shape) >= 2:
+        return int(shape[-1] * shape[-2])
+    return int(shape[-1])
+
+
+def _encode_tensor(w: np.ndarray, groups: int, streams: dict[str, list[bytes]],
+                   entry: dict[str, Any], codes: bool = True) -> None:
+    flat = w.ravel()
+
+    def put(kind: str, data: bytes, key: str) -> None:
+        entry[key] = [kind, sum(len(x) for x in streams[kind]), len(data)]
+        streams[kind].append(data)
+
+    zeros = float(np.mean(flat == 0)) if flat.size else 0.0
+    sparse = flat.size >= 64 and zeros >= 0.5
+    if sparse:
+        pos = np.flatnonzero(flat)
+        vals = flat[pos]
+        gid = pos % groups
+    else:
+        pos, vals = None, flat
+        gid = np.arange(flat.size) % groups
+    per_group = [vals[gid == g] for g in range(groups)] if groups > 1 else [vals]
+    distinct = max((np.unique(v).size for v in per_group), default=0)
+    if codes and flat.size >= 16 and distinct <= 256:
+        grids = [_find_grid(v) for v in per_group]
+        if all(g is not None for g in grids):
+            ks = np.zeros(vals.size, dtype=np.int64)
+            scales = np.zeros(groups, dtype=np.float32)
+            kmins = np.zeros(groups, dtype=np.int32)
+            for g, (scale, k) in enumerate(grids):
+                sel = gid == g if groups > 1 else slice(None)
+                kmins[g] = int(k.min()) if k.size else 0
+                ks[sel] = k - kmins[g]
+                scales[g] = scale
+            code_dtype = np.uint8 if ks.max(initial=0) < 256 else np.uint16
+            entry.update(encoding="grid", groups=groups, sparse=sparse, count=int(vals.size),
+                         code_bytes=int(np.dtype(code_dtype).itemsize))
+            put("codes", ks.astype(code_dtype).tobytes(), "codes")
+            put("tables", scales.tobytes() + kmins.tobytes(), "table")
+        else:
+            tables = [np.unique(v) for v in per_group]
+            levels = max(t.size for t in tables)
+            table = np.zeros((groups, levels), dtype=np.float32)
+            codes = np.zeros(vals.size, dtype=np.uint8)
+            for g, t in enumerate(tables):
+                table[g, : t.size] = t
+                sel = gid == g if groups > 1 else slice(None)
+                codes[sel] = np.searchsorted(t, vals[sel])
+            entry.update(encoding="codebook", groups=groups, sparse=sparse, count=int(vals.size),
+                         levels=int(levels), code_bytes=1)
+            put("codes", codes.tobytes(), "codes")
+            put("tables", table.tobytes(), "table")
+        if sparse:
+            put("gaps", encode_gaps(pos), "gaps")
+        return
+    half = vals.astype(np.float16)
+    data = half if np.array_equal(half.astype(np.float32), vals) else vals
+    entry.update(encoding="raw", dtype=str(data.dtype), sparse=sparse, count=int(vals.size))
+    put("raw", np.ascontiguousarray(data).tobytes(), "data")
+    if sparse:
+        put("gaps", encode_gaps(pos), "gaps")
+
+
+def _layer_kinds(model: Any) -> list[tuple[str, str, bool]]:
+    """(layer name, kind, is compressible kernel) for every weight in get_weights() order."""
+    from workbench._tf import keras
+    from workbench.compress.layers import is_compressible
+
+    out = []
+    for layer in model.layers:
+        for w in layer.weights:
+            depthwise = isinstance(layer, keras.layers.DepthwiseConv2D
+                                   | keras.layers.DepthwiseConv1D)
+            kernel = is_compressible(layer) and w.name == "kernel"
+            out.append((layer.name, "depthwise" if depthwise else "kernel", kernel))
+    return out
+
+
+def encode(model: Any, codec: str = "lzma", *,
+           codes: bool = True) -> tuple[bytes, list[dict[str, Any]]]:
+    """Return the ``.wbz`` bytes of a (stripped) model and its tensor entries.
+
+    ``codes=False`` stores every value as a float (sparse positions still used): the "pruning
+    only" stage of Deep Compression's accounting.
+    """
+    from workbench.compress.core import strip
+    from workbench.compress.layers import is_twin
+
+    if codec not in CODECS:
+        raise ConfigError("codec", codec, "one of: " + ", ".join(CODECS))
+    if any(is_twin(layer) for layer in model.layers):
+        model = strip(model)
+    weights = model.get_weights()
+    kinds = _layer_kinds(model)
+    if len(kinds) != len(weights):
+        raise ArtifactError("cannot pack: the model's weights do not map to its layers")
+    streams: dict[str, list[bytes]] = {k: [] for k in _STREAM_ORDER}
+    entries = []
+    for w, (layer_name, kind, is_kernel) in zip(weights, kinds, strict=True):
+        w = np.asarray(w)
+        entry: dict[str, Any] = {"layer": layer_name, "shape": list(w.shape)}
+        if w.dtype != np.float32:
+            entry.update(encoding="raw", dtype=str(w.dtype))
+            entry["data"] = ["raw", sum(len(x) for x in streams["raw"]), w.nbytes]
+            streams["raw"].append(np.ascontiguousarray(w).tobytes())
+        else:
+            _encode_tensor(w, _groups_of(kind, w.shape, is_kernel), streams, entry, codes)
+        entries.append(entry)
+    base, blob = {}, io.BytesIO()
+    for kind in _STREAM_ORDER:
+        base[kind] = blob.tell()
+        for part in streams[kind]:
+            blob.write(part)
+    for e in entries:
+        for key in ("codes", "table", "gaps", "data"):
+            if key in e:
+                kind, off, n = e[key]
+                e[key] = [base[kind] + off, n]
+    from workbench._tf import keras
+
+    header = json.dumps({"format": "wbz", "version": FORMAT_VERSION,
+                         "keras_version": keras.__version__, "model": model.to_json(),
+                         "tensors": entries}, separators=(",", ":")).encode()
+    body = struct.pack("<I", len(header)) + header + blob.getvalue()
+    packed = _compress(body, codec)
+    return _PREAMBLE.pack(MAGIC, FORMAT_VERSION, CODECS[codec], zlib.crc32(packed),
+                          len(packed)) + packed, entries
+
+
+def pack(model: Any, path: str | Path | None = None, *, codec: str = "lzma") -> int:
+    """Write ``model`` as a ``.wbz`` artifact (atomically) and return its size in bytes.
+
+    With ``path=None`` nothing is written and only the size is returned.
+
+    Example:
+        >>> import keras, os, tempfile, numpy as np, workbench.compress as C
+        >>> m = C.quantize(keras.Sequential([keras.Input((8,)), keras.layers.Dense(64)]), 4)
+        >>> p = os.path.join(tempfile.mkdtemp(), "m.wbz")
+        >>> C.pack(m, p) < 64 * 9 * 4
+        True
+        >>> x = np.ones((2, 8), "float32")
+        >>> bool((C.unpack(p).predict_on_batch(x) == m.predict_on_batch(x)).all())
+        True
+    """
+    data, _ = encode(model, codec)
+    if path is not None:
+        from workbench.runs import atomic_write_bytes
+
+        atomic_write_bytes(Path(path), data)
+    return len(data)
+
+
+def _read_preamble(data: bytes, where: str) -> tuple[int, bytes]:
+    if len(data) < _PREAMBLE.size or data[:3] != MAGIC:
+        raise ArtifactError(f"{where} is not a .wbz artifact (bad magic or too short)", where)
+    _, version, codec_id, crc, length = _PREAMBLE.unpack_from(data)
+    if version != FORMAT_VERSION:
+        raise ArtifactError(f"{where} has .wbz format version {version}; this workbench reads "
+                            f"version {FORMAT_VERSION} only", where)
+    body = data[_PREAMBLE.size:]
+    if len(body) != length:
+        raise ArtifactError(f"{where} is truncated or has trailing bytes: body is {len(body)} "
+                            f"bytes, the preamble says {length}", where)
+    if zlib.crc32(body) != crc:
+        raise ArtifactError(f"{where} is corrupted: CRC-32 mismatch", where)
+    return codec_id, body
+
+
+def decode_weights(data: bytes, where: str = "artifact") -> tuple[dict[str, Any],
+                                                                  list[np.ndarray]]:
+    """Parse ``.wbz`` bytes into (header, weights) with every integrity check."""
+    codec_id, body = _read_preamble(data, where)
+    try:
+        raw = _decompress(body, codec_id)
+        (hlen,) = struct.unpack_from("<I", raw)
+        header = json.loads(raw[4: 4 + hlen])
+        blob = memoryview(raw)[4 + hlen:]
+        weights = [_decode_tensor(e, blob) for e in header["tensors"]]
+    except ArtifactError:
+        raise
+    except Exception as e:
+        raise ArtifactError(f"{where} is corrupted: {type(e).__name__}: {e}", where) from None
+    return header, weights
+
+
+def _slice(blob: memoryview, ref: list[int]) -> bytes:
+    off, n = ref
+    if off + n > len(blob):
+        raise ArtifactError("corrupted .wbz: a stream points past the end of the data")
+    return bytes(blob[off: off + n])
+
+
+def _decode_tensor(e: dict[str, Any], blob: memoryview) -> np.ndarray:
+    shape = tuple(e["shape"])
+    size = int(np.prod(shape)) if shape else 1
+    if e["encoding"] == "raw":
+        arr = np.frombuffer(_slice(blob, e["data"]), dtype=e["dtype"])
+        arr = arr.astype(np.float32) if arr.dtype == np.float16 else arr.copy()
+        if not e.get("sparse"):
+            return arr.reshape(shape)
+        out = np.zeros(size, dtype=arr.dtype)
+        out[decode_gaps(_slice(blob, e["gaps"]), arr.size)] = arr
+        return out.reshape(shape)
+    groups, count = int(e["groups"]), int(e["count"])
+    code_dtype = np.uint8 if e["code_bytes"] == 1 else np.uint16
+    codes = np.frombuffer(_slice(blob, e["codes"]), dtype=code_dtype).astype(np.int64)
+    if codes.size != count:
+        raise ArtifactError("corrupted .wbz: code stream has the wrong length")
+    pos = decode_gaps(_slice(blob, e["gaps"]), count) if e["sparse"] else np.arange(size)
+    gid = pos % groups
+    table = _slice(blob, e["table"])
+    if e["encoding"] == "grid":
+        scales = np.frombuffer(table[: 4 * groups], dtype=np.float32)
+        kmins = np.frombuffer(table[4 * groups:], dtype=np.int32).astype(np.int64)
+        vals = (codes + kmins[gid]).astype(np.float32) * scales[gid]
+    else:
+        tab = np.frombuffer(table, dtype=np.float32).reshape(groups, int(e["levels"]))
+        vals = tab[gid, codes]
+    out = np.zeros(size, dtype=np.float32)
+    out[pos] = vals
+    return out.reshape(shape)
+
+
+def unpack(path: str | Path) -> Any:
+    """Load a ``.wbz`` artifact back into a ``keras.Model`` (bit-identical weights).
+
+    Raises ArtifactError for a missing, truncated, corrupted or unknown-version file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ArtifactError(f"{str(path)!r} does not exist", str(path))
+    header, weights = decode_weights(p.read_bytes(), str(path))
+    from workbench._tf import keras
+
+    try:
+        model = keras.models.model_from_json(header["model"])
+        model.set_weights(weights)
+    except Exception as e:
+        raise ArtifactError(f"{str(path)!r}: the model in the artifact cannot be rebuilt: "
+                            f"{type(e).__name__}: {e}", str(path)) from None
+    return model
