@@ -2,7 +2,7 @@
 BIN := .venv/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup demo test test-fast lint lab bench clean
+.PHONY: setup demo test test-fast lint lab bench bench-extra clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,10 +24,19 @@ test-fast: setup
 lab: setup
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
 
-bench: setup
+bench: bench-extra
 	$(BIN)/python benchmarks/core_overhead.py
 	$(BIN)/python benchmarks/store_scale.py
 	$(BIN)/python benchmarks/live_overhead.py
+	$(BIN)/python benchmarks/mask_overhead.py
+	$(BIN)/python benchmarks/vs_tfmot.py
+	$(BIN)/python benchmarks/deep_compression.py
+
+# tfmot (tf_keras) for benchmarks/vs_tfmot.py only. --no-deps: tf-keras would pull the full
+# `tensorflow` wheel beside tensorflow-cpu, and tfmot would downgrade absl-py.
+bench-extra: setup
+	$(BIN)/pip install --quiet --no-deps tf-keras==2.21.0 tensorflow-model-optimization==0.8.1 \
+		dm-tree==0.1.10
 
 clean:
 	rm -rf .venv .pytest_cache .ruff_cache runs reports

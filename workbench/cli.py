@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from workbench.config import FIELDS, GROUPS, ExperimentConfig, load_config_file
+from workbench.config import FIELDS, GROUPS, ExperimentConfig, FieldSpec, load_config_file
 from workbench.exceptions import RunFailed, WorkbenchError
 
 
@@ -40,6 +40,14 @@ def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
     return flags
 
 
+def _metavar(spec: FieldSpec) -> str:
+    if spec.kind == "str_list":
+        return "NAME,..."
+    if spec.kind == "int_list":
+        return "INT,..."
+    return "NAME" if spec.kind == "str" and spec.choices else spec.kind.upper()
+
+
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     for group in GROUPS:
         specs = [s for s in FIELDS.values() if s.group == group]
@@ -49,7 +57,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         for spec in specs:
             default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
             g.add_argument(spec.flag, dest=spec.name, default=argparse.SUPPRESS,
-                           metavar=spec.kind.upper() if spec.choices is None else "NAME",
+                           metavar=_metavar(spec),
                            help=f"{spec.help} Allowed: {spec.describe_allowed()}. "
                                 f"Default: {default}.".replace("%", "%%"))
 
@@ -103,7 +111,18 @@ def _cmd_train(ns: argparse.Namespace) -> int:
     acc = m.get("test_accuracy")
     print(f"run {result.run_id} {result.status}: "
           f"test_accuracy {acc:.4f}  test_loss {m.get('test_loss') or float('nan'):.4f}  "
-          f"params {m['params']:,}  {m['train_time_s']:.1f}s\nsaved in {result.run_dir}")
+          f"params {m['params']:,}  {m['train_time_s']:.1f}s")
+    if "compression_ratio" in m:
+        print(f"compressed: sparsity {m['sparsity']:.3f}  {m['bits']} bits  "
+              f"{m['size_bytes_packed']:,} bytes packed ({m['compression_ratio']:.1f}x smaller "
+              f"than float32)")
+    for kind in cfg.export:
+        if f"{kind}_bytes" in m:
+            print(f"{kind}: {m[f'{kind}_bytes']:,} bytes  accuracy {m[f'{kind}_accuracy']:.4f}  "
+                  f"latency {m[f'{kind}_latency_ms']:.3f} ms")
+        elif f"{kind}_error" in m:
+            print(f"{kind}: failed: {m[f'{kind}_error']}", file=sys.stderr)
+    print(f"saved in {result.run_dir}")
     if result.status == "diverged":
         print(f"the loss became NaN/inf at step {m.get('diverged_at_step')}: lower "
               f"--learning-rate (was {cfg.lr})", file=sys.stderr)

@@ -97,8 +97,7 @@ def _quiet() -> Iterator[None]:
 def _interpreter(content: bytes) -> Any:
     from ai_edge_litert.interpreter import Interpreter
 
-    with _quiet():  # LiteRT logs "Created TensorFlow Lite XNNPACK delegate" on stderr
-        return Interpreter(model_content=content, num_threads=min(2, os.cpu_count() or 1))
+    return Interpreter(model_content=content, num_threads=min(2, os.cpu_count() or 1))
 
 
 def evaluate_tflite(content: bytes | str | Path, x: np.ndarray, y: np.ndarray, *,
@@ -110,6 +109,12 @@ def evaluate_tflite(content: bytes | str | Path, x: np.ndarray, y: np.ndarray, *
     """
     if isinstance(content, str | Path):
         content = Path(content).read_bytes()
+    with _quiet():  # LiteRT logs "Created TensorFlow Lite XNNPACK delegate" on stderr
+        return _evaluate(content, x, y, batch_size, latency_samples)
+
+
+def _evaluate(content: bytes, x: np.ndarray, y: np.ndarray, batch_size: int,
+              latency_samples: int) -> dict[str, float]:
     interp = _interpreter(content)
     inp = interp.get_input_details()[0]
     out = interp.get_output_details()[0]
