@@ -13,7 +13,7 @@ demo: setup
 	$(BIN)/workbench runs --runs-dir runs/demo
 
 lint: setup
-	$(BIN)/ruff check workbench tests benchmarks
+	$(BIN)/ruff check workbench tests benchmarks scripts
 
 test: lint
 	$(PYTEST) tests workbench --doctest-modules

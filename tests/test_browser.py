@@ -4,6 +4,8 @@ trains in a background thread; no widget errors; no request leaves 127.0.0.1."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 import time
 
 import pytest
@@ -34,3 +36,77 @@ def test_liveplot_grows_while_training_in_background_thread():
         assert lab.widget_errors() == []
         assert lab.external == [], lab.external
         lab.page.screenshot(path=str(ARTIFACTS / "live_telemetry_during.png"))
+
+
+def _control(page, kind: str, label: str):
+    """The ipywidgets control of ``kind`` (dropdown, slider) whose label is exactly ``label``."""
+    return page.locator(f".widget-{kind}", has=page.locator(
+        ".widget-label", has_text=re.compile(f"^{re.escape(label)}$"))).first
+
+
+def _type_into_readout(page, slider, value: str) -> None:
+    readout = slider.locator(".widget-readout")
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(value)
+    page.keyboard.press("Enter")
+
+
+def _body_has(page, text: str, timeout: float) -> None:
+    page.wait_for_function("t => document.body.innerText.includes(t)", arg=text,
+                           timeout=timeout)
+
+
+def test_control_panel_run_stop_in_jupyterlab():
+    """00_workbench.ipynb: run all, change controls through the UI, Run, watch, Stop."""
+    require_system(CHROMIUM.exists(), "Debian's chromium")
+    require_system(importlib.util.find_spec("playwright") is not None, "playwright")
+    figures = {}
+    with jupyterlab_page(ROOT / "notebooks" / "00_workbench.ipynb", ARTIFACTS) as lab:
+        page = lab.page
+        lab.run_all()
+        _body_has(page, "completed:", 240_000)  # the notebook's default run (autorun)
+
+        # the optimizer dropdown: the schedule preview follows (sgd's default rate is 0.1)
+        page.locator(".lm-TabBar-tab", has_text="Training").first.click()
+        t0 = time.monotonic()
+        _control(page, "dropdown", "optimizer").locator("select").select_option(label="sgd")
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(gd =>"
+            " gd.layout && JSON.stringify(gd.layout.title || '').includes('learning-rate')"
+            " && gd.data[0].y && Math.abs(gd.data[0].y[0] - 0.1) < 1e-9)", timeout=30_000)
+        figures["preview_update_s"] = time.monotonic() - t0
+
+        # the pruning slider (Compression tab) and a longer run (Training tab)
+        page.locator(".lm-TabBar-tab", has_text="Compression").first.click()
+        _type_into_readout(page, _control(page, "slider", "prune_ratio"), "0.5")
+        page.locator(".lm-TabBar-tab", has_text="Training").first.click()
+        _type_into_readout(page, _control(page, "slider", "epochs"), "100")
+        _body_has(page, "unstructured 0.5", 30_000)  # the preflight shows the pruning plan
+
+        before = sum(lab.plot_point_counts())
+        page.locator(".widget-button", has_text="Run").first.click()
+        _body_has(page, "running: epoch", 120_000)
+        samples = [before]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and samples[-1] < before + 20:
+            time.sleep(0.5)
+            samples.append(sum(lab.plot_point_counts()))
+        assert samples[-1] > before, f"the live chart did not grow: {samples}"
+        page.screenshot(path=str(ARTIFACTS / "control_panel_running.png"))
+
+        t0 = time.monotonic()
+        page.locator(".widget-button", has_text="Stop").first.click()
+        _body_has(page, "training stopped at step", 30_000)
+        figures["stop_latency_s"] = time.monotonic() - t0
+        halt = page.locator(".widget-html", has_text="status:").first.inner_text()
+        figures["stop_latency_kernel_s"] = float(re.search(r"([0-9.]+) s after Stop",
+                                                           halt).group(1))
+        _body_has(page, "stopped: ", 60_000)
+        status = page.locator(".widget-html", has_text="status:").first.inner_text()
+        assert "stopped" in status and "test accuracy" in status, status
+        page.screenshot(path=str(ARTIFACTS / "control_panel_stopped.png"))
+        assert lab.widget_errors() == []
+        assert lab.external == [], lab.external
+    (ARTIFACTS / "control_panel_latency.json").write_text(json.dumps(figures, indent=2))
+    print(figures)

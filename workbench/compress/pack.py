@@ -145,7 +145,7 @@ def _encode_tensor(w: np.ndarray, groups: int, streams: dict[str, list[bytes]],
         gid = np.arange(flat.size) % groups
     per_group = [vals[gid == g] for g in range(groups)] if groups > 1 else [vals]
     distinct = max((np.unique(v).size for v in per_group), default=0)
-    if codes and flat.size >= 16 and distinct <= 256:
+    if codes and flat.size >= 16 and distinct <= 256 and np.isfinite(vals).all():
         grids = [_find_grid(v) for v in per_group]
         if all(g is not None for g in grids):
             ks = np.zeros(vals.size, dtype=np.int64)

@@ -77,11 +77,15 @@ def distinct_per_group(w: np.ndarray, axes: tuple[int, ...] | None) -> np.ndarra
     return np.array([np.unique(row).size for row in moved])
 
 
-def kmeans_1d(values: np.ndarray, k: int, iters: int = 30) -> tuple[np.ndarray, np.ndarray]:
+def kmeans_1d(values: np.ndarray, k: int, iters: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's k-means on 1-D data with linear initialization (best in Han et al. 2016).
 
     Returns ``(centroids, assignment)``; fewer than ``k`` centroids when there are fewer
-    distinct values.
+    distinct values. ``iters`` defaults to a single refinement: each Lloyd step moves the
+    centroids toward where the weights are dense, which spreads the codes more evenly and so
+    raises their entropy (a bigger packed artifact). Measured on the tfmot tutorial CNN on
+    Fashion-MNIST, k=16: 0 steps 8,429 B at 87.07%; 1 step 8,741 B at 87.88%; 3 steps 9,113 B
+    at 88.47%; 30 steps 10,137 B at 88.02%.
     """
     v = np.asarray(values, dtype=np.float64).ravel()
     uniq = np.unique(v)

@@ -1,4 +1,4 @@
-"""Notebook widgets: the live training dashboard (and, as they land, the control panel).
+"""Notebook widgets: the live training dashboard, the control panel and the run comparison.
 
 Importing this package imports plotly; it is loaded on first use of ``wb.widgets``.
 
@@ -10,5 +10,6 @@ Example:
 """
 
 from workbench.widgets.liveplot import BoundedSeries, LivePlot
+from workbench.widgets.panel import CompareView, ControlPanel, compare
 
-__all__ = ["BoundedSeries", "LivePlot"]
+__all__ = ["BoundedSeries", "CompareView", "ControlPanel", "LivePlot", "compare"]

@@ -1,0 +1,142 @@
+"""The control panel driven through its programmatic twins on digits (keras tier), and the
+flagship notebook's parameters cell kept in step with the config fields (fast)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+
+import pytest
+
+import workbench as wb
+from tests.conftest import ROOT
+from workbench.config import FIELDS, GROUPS
+
+NOTEBOOK = ROOT / "notebooks" / "00_workbench.ipynb"
+QUICK = dict(dataset="digits", model="mlp", hidden_units=[16], epochs=2)
+
+
+def test_notebook_parameters_are_the_config_fields():
+    nb = json.loads(NOTEBOOK.read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    params = {n.target.id: ast.literal_eval(n.value) for n in tree.body
+              if isinstance(n, ast.AnnAssign)}
+    assert set(params) == set(FIELDS) | {"autorun"}
+    default = wb.ExperimentConfig().to_dict()
+    assert {k: v for k, v in params.items() if k != "autorun"} == default
+
+
+@pytest.mark.keras
+def test_controls_are_generated_from_field_metadata(tmp_path):
+    panel = wb.widgets.ControlPanel(store=tmp_path / "runs")
+    assert set(panel.controls) == set(FIELDS)
+    assert list(panel.tabs.titles) == [g.capitalize() for g in GROUPS]
+    assert type(panel.controls["optimizer"]).__name__ == "Dropdown"
+    assert type(panel.controls["learning_rate"]).__name__ == "FloatLogSlider"
+    assert type(panel.controls["prune_ratio"]).__name__ == "FloatSlider"
+    assert type(panel.controls["quant_bits"]).__name__ == "Dropdown"
+    # the learning rate follows the optimizer's default until the user moves it
+    panel.set(optimizer="sgd")
+    assert panel.controls["learning_rate"].value == pytest.approx(0.1)
+    assert panel.config.learning_rate is None
+    panel.set(learning_rate=0.02)
+    panel.set(optimizer="adam")
+    assert panel.config.learning_rate == pytest.approx(0.02)
+
+
+@pytest.mark.keras
+def test_invalid_input_is_shown_and_disables_run(tmp_path):
+    panel = wb.widgets.ControlPanel(store=tmp_path / "runs")
+    before = panel.config
+    with pytest.raises(wb.ConfigError, match="quant_bits"):
+        panel.set(quant_mode="qat")  # qat needs quant_bits: nothing changes
+    assert panel.config == before and not panel.run_button.disabled
+    panel.controls["hidden_units"].value = "64,abc"  # typed by a user
+    assert panel.run_button.disabled and "hidden_units" in panel.message.value
+    assert "hidden_units" in panel.run_button.tooltip
+    assert panel.run() is False and "cannot run" in panel.status_html.value
+    panel.controls["hidden_units"].value = "64"
+    assert not panel.run_button.disabled and panel.config.hidden_units == (64,)
+    panel.controls["warmup_epochs"].value = 50  # a cross-field rule: warmup < epochs
+    assert panel.run_button.disabled and "warmup_epochs" in panel.message.value
+
+
+@pytest.mark.keras
+def test_teaching_mode_fields_and_locked(tmp_path):
+    panel = wb.widgets.ControlPanel(fields=["optimizer", "learning_rate", "epochs"],
+                                    locked={"dataset": "moons", "model": "mlp"},
+                                    store=False)
+    assert set(panel.controls) == {"optimizer", "learning_rate", "epochs"}
+    assert panel.config.dataset == "moons"
+    with pytest.raises(wb.ConfigError, match="locked"):
+        panel.set(dataset="digits")
+    with pytest.raises(wb.ConfigError, match="hidden"):
+        panel.set(batch_size=8)
+    with pytest.raises(wb.UnknownFieldError):
+        wb.widgets.ControlPanel(fields=["optimiser"], store=False)
+
+
+@pytest.mark.keras
+def test_run_wait_status_history_and_table_row(tmp_path):
+    store = wb.RunStore(tmp_path / "runs")
+    panel = wb.widgets.ControlPanel(wb.ExperimentConfig(**QUICK), store=store)
+    panel.set(optimizer="nesterov", prune_ratio=0.5)
+    assert "prune" in panel.plan_html.value and "dense_1" in panel.plan_html.value
+    assert panel.run() is True
+    assert panel.run() is False and "already in progress" in panel.status_html.value
+    panel.set(epochs=3)  # during a run: applies to the next one, and says so
+    assert "next run" in panel.message.value
+    r = panel.wait(120)
+    assert r.status == "completed" and len(r.history) == 2 and r.config.epochs == 2
+    assert r.config.optimizer == "nesterov" and r.metrics["sparsity"] == pytest.approx(0.5, 0.01)
+    assert "completed" in panel.status_html.value and r.run_id in panel.status_html.value
+    assert r.run_id in panel.compare.table_html.value and r.run_id in store
+    assert panel.progress.value == panel.progress.max
+    # the comparison: clicking a run shows its commands, and loads it back
+    panel.compare.show(r.run_id)
+    assert "workbench train" in panel.compare.detail.value
+    assert "papermill notebooks/00_workbench.ipynb" in panel.compare.detail.value
+    panel.set(optimizer="adam")
+    panel.compare._load_selected()
+    assert panel.config.optimizer == "nesterov"
+    assert panel.stop() is False and "nothing to stop" in panel.status_html.value
+
+
+@pytest.mark.keras
+def test_stop_mid_run_is_stopped_within_one_batch(tmp_path):
+    panel = wb.widgets.ControlPanel(wb.ExperimentConfig(**{**QUICK, "epochs": 200}),
+                                    store=tmp_path / "runs")
+    panel.run()
+    deadline = time.monotonic() + 60
+    while panel.last_step < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert panel.stop() is True
+    r = panel.wait(60)
+    assert r.status == "stopped" and r.metrics["epochs_completed"] < 200
+    assert panel.batches_after_stop <= 1
+    assert panel.stop_latency is not None
+    assert "stopped" in panel.status_html.value
+
+
+@pytest.mark.keras
+def test_failed_and_diverged_runs_leave_the_panel_usable(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(256, 4)) * 1e4).astype("float32")
+    y = rng.integers(0, 2, 256)
+    cfg = wb.ExperimentConfig(optimizer="sgd", learning_rate=10.0, epochs=5, batch_size=16)
+    panel = wb.widgets.ControlPanel(cfg, store=tmp_path / "runs", data=(x, y, x, y))
+    panel.run()
+    r = panel.wait(120)
+    assert r.status == "diverged" and "lower the learning rate" in panel.status_html.value
+    # a failure from inside training: a teacher that does not exist is caught before training
+    panel.set(learning_rate=0.05, distill_teacher="no-such-run")
+    panel.run()
+    panel.wait(60)
+    assert "distill_teacher" in panel.status_html.value
+    assert any("distill_teacher" in o.get("text", "") for o in panel.output.outputs)
+    panel.set(distill_teacher=None)
+    assert panel.run() is True and panel.wait(120).status == "completed"

@@ -1,0 +1,635 @@
+"""The notebook control panel and the run comparison view.
+
+Controls are generated from the ExperimentConfig field metadata (nothing listed by hand) and
+validated on every change. Training runs in a background thread (a blocking cell could not
+receive a Stop click), feeding a LivePlot and the status line through the metric-event sinks.
+Data flows one way: controls -> config -> run -> events -> views.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+
+from workbench.commands import cli_command, papermill_command
+from workbench.config import FIELDS, GROUPS, ExperimentConfig, FieldSpec
+from workbench.exceptions import ConfigError, RunFailed, WorkbenchError
+from workbench.runs import RunResult, RunStore
+from workbench.widgets.liveplot import LivePlot
+
+_STYLE = {"description_width": "150px"}
+_LAYOUT = {"width": "440px"}
+_TABLE_COLUMNS = ["run_id", "status", "dataset", "model", "optimizer", "lr_schedule",
+                  "prune_ratio", "quant_bits", "cluster_k", "test_accuracy",
+                  "size_bytes_packed", "compression_ratio", "params"]
+
+
+# --- controls from field metadata ---
+
+def make_control(spec: FieldSpec, value: Any) -> W.Widget:
+    """The widget for one config field: dropdown, slider, log slider, checkbox or text."""
+    kw: dict[str, Any] = {"description": spec.name, "style": _STYLE,
+                          "layout": W.Layout(**_LAYOUT)}
+    if spec.kind == "bool":
+        w: W.Widget = W.Checkbox(value=bool(value), indent=False, **kw)
+    elif spec.kind == "str_list":
+        w = W.SelectMultiple(options=list(spec.choices or ()), value=tuple(value),
+                             rows=min(6, len(spec.choices or ())), **kw)
+    elif spec.choices is not None:
+        options = [(str(c), c) for c in spec.choices]
+        if spec.optional:
+            options.insert(0, ("None", None))
+        w = W.Dropdown(options=options, value=value, **kw)
+    elif spec.kind == "float" and spec.log:
+        lo = spec.low if spec.low and spec.low > 0 else 1e-5
+        w = W.FloatLogSlider(value=value, base=10, min=math.log10(lo),
+                             max=math.log10(spec.high or 10.0), step=0.05,
+                             readout_format=".2e", continuous_update=False, **kw)
+    elif spec.kind in ("int", "float") and not spec.optional and spec.low is not None and (
+            spec.widget_max is not None or spec.high is not None):
+        top = spec.widget_max if spec.widget_max is not None else spec.high
+        top = max(float(top), float(value))
+        if spec.kind == "int":
+            w = W.IntSlider(value=value, min=int(spec.low), max=int(top),
+                            continuous_update=False, **kw)
+        else:
+            w = W.FloatSlider(value=value, min=spec.low, max=top, step=round(top / 100, 6),
+                              readout_format=".3g", continuous_update=False, **kw)
+    else:
+        text = ",".join(str(v) for v in value) if isinstance(value, tuple) else (
+            "None" if value is None else str(value))
+        w = W.Text(value=text, placeholder="None" if spec.optional else "",
+                   continuous_update=False, **kw)
+    w.tooltip = spec.help
+    return w
+
+
+def read_control(spec: FieldSpec, w: W.Widget) -> Any:
+    """The config value a control holds (text is parsed; ConfigError names the field)."""
+    if isinstance(w, W.Text):
+        return spec.parse(w.value)
+    if isinstance(w, W.SelectMultiple):
+        return list(w.value)
+    return w.value
+
+
+def _set_control(w: W.Widget, value: Any) -> None:
+    if isinstance(w, W.Text):
+        w.value = ",".join(str(v) for v in value) if isinstance(value, list | tuple) else (
+            "None" if value is None else str(value))
+    elif isinstance(w, W.SelectMultiple):
+        w.value = tuple(value)
+    else:
+        if isinstance(w, W.IntSlider | W.FloatSlider) and value > w.max:
+            w.max = value
+        w.value = value
+
+
+class _StatusSink:
+    """Metric events -> progress bar and status line (called from the training thread)."""
+
+    def __init__(self, panel: ControlPanel) -> None:
+        self.panel = panel
+        self.total = 1
+
+    def send(self, event: dict[str, Any]) -> None:
+        p = self.panel
+        kind = event.get("type")
+        if kind == "run_start":
+            spe = event.get("steps_per_epoch") or 1
+            self.total = max(1, int(spe) * int(event.get("epochs") or 1))
+            p.progress.max = self.total
+            p.progress.value = 0
+            p._status(f"running {event.get('run_id')}: epoch 1 of {event.get('epochs')}")
+        elif kind in ("batch", "epoch"):
+            p.progress.value = min(int(event.get("step", 0)), self.total)
+            p.last_step = int(event.get("step", 0))
+            if kind == "epoch":
+                parts = [f"epoch {event['epoch']}"]
+                for k in ("loss", "accuracy", "val_loss", "val_accuracy", "sparsity"):
+                    if isinstance(event.get(k), float):
+                        parts.append(f"{k} {event[k]:.4g}")
+                p._status("running: " + "  ".join(parts))
+
+
+class ControlPanel:
+    """Toggle an experiment's settings, Run and Stop it, watch it, compare runs.
+
+    Controls are generated from the config fields, grouped in tabs (Data, Model, Training,
+    Compression). Every change is validated at once: an invalid value or combination is shown
+    in red and Run is disabled with the reason. ``fields`` shows only those controls and
+    ``locked`` fixes values (hidden, not editable): a teaching mode.
+
+    Beside the controls: the learning-rate schedule preview, the compression preflight
+    (``wb.compress.plan``), the live dashboard, a status line, a progress bar and an error
+    area. Below: the comparison of this session's runs (or the whole store).
+
+    Programmatic twins of the buttons, for tests and scripts: :meth:`set`, :attr:`config`,
+    :meth:`run`, :meth:`stop`, :meth:`wait`, :attr:`results`.
+
+    Example:
+        >>> import workbench as wb
+        >>> panel = wb.widgets.ControlPanel(store=False, fields=["optimizer", "epochs"],
+        ...                                 locked={"dataset": "digits"})
+        >>> panel.set(optimizer="sgd", epochs=2)
+        >>> panel.config.optimizer, panel.config.epochs
+        ('sgd', 2)
+        >>> # panel.run(); panel.wait(); panel.results[-1].status -> 'completed'
+    """
+
+    def __init__(self, config: ExperimentConfig | None = None,
+                 store: RunStore | str | Path | bool | None = None,
+                 fields: list[str] | None = None, locked: dict[str, Any] | None = None, *,
+                 data: Any = None, model: Any = None) -> None:
+        base = config if config is not None else ExperimentConfig()
+        if not isinstance(base, ExperimentConfig):
+            base = ExperimentConfig.from_dict(base)
+        self.locked = dict(locked or {})
+        base = base.replace(**self.locked)  # validates the locked values
+        for name in fields or []:
+            if name not in FIELDS:
+                base.replace(**{name: None})  # raises UnknownFieldError with suggestions
+        self.fields = [f for f in (fields or list(FIELDS)) if f not in self.locked]
+        self.store: RunStore | None = (None if store is False else store
+                                       if isinstance(store, RunStore) else
+                                       RunStore("runs" if store in (None, True) else store))
+        self.data, self.model = data, model
+        self._base = base
+        self._config = base
+        self._lr_auto = base.learning_rate is None
+        self._quiet = False
+        self.results: list[RunResult] = []
+        self.error: str | None = None
+        self.last_step = 0
+        self.preview_ms: float | None = None
+        self.halted_at: float | None = None
+        self.stop_requested_at: float | None = None
+        self.batches_after_stop = 0
+        self._thread: threading.Thread | None = None
+        self._stop_event = threading.Event()
+        self._build()
+        self._validate()
+
+    # --- layout ---
+    def _build(self) -> None:
+        self.controls: dict[str, W.Widget] = {}
+        tabs, titles = [], []
+        for group in GROUPS:
+            specs = [FIELDS[f] for f in self.fields if FIELDS[f].group == group]
+            if not specs:
+                continue
+            boxes = []
+            for spec in specs:
+                value = getattr(self._base, spec.name)
+                if spec.name == "learning_rate" and value is None:
+                    value = self._base.lr
+                w = make_control(spec, value)
+                w.observe(self._on_change, names="value")
+                self.controls[spec.name] = w
+                boxes.append(w)
+            tabs.append(W.VBox(boxes))
+            titles.append(group.capitalize())
+        self.tabs = W.Tab(children=tabs, titles=titles)
+        self.run_button = W.Button(description="Run", button_style="success", icon="play")
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop",
+                                    disabled=True)
+        self.run_button.on_click(lambda _b: self.run())
+        self.stop_button.on_click(lambda _b: self.stop())
+        self.message = W.HTML()
+        self.status_html = W.HTML("<b>status:</b> ready")
+        self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="440px"))
+        self.output = W.Output(layout=W.Layout(max_height="240px", overflow="auto"))
+        self.live = LivePlot(auto_display=False, static_on_end=False, height=480)
+        import plotly.graph_objects as go
+
+        self.schedule_fig = go.FigureWidget(go.Figure(
+            go.Scatter(x=[], y=[], mode="lines", name="lr"),
+            layout={"title": "learning-rate schedule", "height": 230, "template":
+                    "plotly_white", "margin": {"t": 40, "b": 30, "l": 50, "r": 10},
+                    "xaxis_title": "epoch", "yaxis_title": "lr"}))
+        self.plan_html = W.HTML()
+        self.compare = CompareView(self.store, session=self, load=self.load_config)
+        left = W.VBox([self.tabs, self.message, W.HBox([self.run_button, self.stop_button]),
+                       self.status_html, self.progress, self.output])
+        self.schedule_fig.update_yaxes(rangemode="tozero")
+        right = W.VBox([self.schedule_fig, self.plan_html], layout=W.Layout(width="480px"))
+        self.widget = W.VBox([W.HBox([left, right]), self.live.figure, self.compare.widget])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # --- config and validation ---
+    @property
+    def config(self) -> ExperimentConfig:
+        """The config the next run will use (the last valid state of the controls)."""
+        return self._config
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _values(self) -> dict[str, Any]:
+        values = self._base.to_dict()
+        for name, w in self.controls.items():
+            values[name] = read_control(FIELDS[name], w)
+        if "learning_rate" in self.controls and self._lr_auto:
+            values["learning_rate"] = None
+        values.update(self.locked)
+        return values
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
+        if change["owner"] is self.controls.get("learning_rate"):
+            self._lr_auto = False
+        self._validate()
+
+    def _validate(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            cfg = ExperimentConfig.from_dict(self._values())
+        except ConfigError as e:
+            self.error = str(e)
+            self.message.value = (f"<span style='color:#c62828'>&#9888; "
+                                  f"{html.escape(self.error)}</span>")
+            self.run_button.disabled = True
+            self.run_button.tooltip = f"fix first: {self.error}"
+            return
+        self.error = None
+        self._config = cfg
+        if self._lr_auto and "learning_rate" in self.controls:
+            self._quiet = True
+            try:
+                _set_control(self.controls["learning_rate"], cfg.lr)
+            finally:
+                self._quiet = False
+        self.run_button.disabled = self.running
+        self.run_button.tooltip = "train this configuration"
+        self.message.value = ("<span style='color:#8a6d00'>a run is in progress: these changes "
+                              "apply to the next run</span>" if self.running else "")
+        self._update_schedule(cfg)
+        self.preview_ms = (time.perf_counter() - t0) * 1000
+        self._update_plan(cfg)
+
+    def _update_schedule(self, cfg: ExperimentConfig) -> None:
+        from workbench.training.schedules import schedule_preview
+
+        try:
+            p = schedule_preview(cfg)
+        except WorkbenchError:
+            return
+        step = max(1, len(p) // 1000)
+        with self.schedule_fig.batch_update():
+            self.schedule_fig.data[0].x = p.epoch.to_numpy()[::step]
+            self.schedule_fig.data[0].y = p.lr.to_numpy()[::step]
+            self.schedule_fig.layout.title = f"learning-rate schedule: {cfg.lr_schedule}"
+
+    def _update_plan(self, cfg: ExperimentConfig) -> None:
+        if cfg.prune_ratio == 0 and cfg.quant_bits is None and cfg.cluster_k is None:
+            self.plan_html.value = "<i>compression off (float32)</i>"
+            return
+        try:
+            plan = _plan_for(cfg, self.model)
+        except WorkbenchError as e:
+            self.plan_html.value = f"<span style='color:#c62828'>{html.escape(str(e))}</span>"
+            return
+        self.plan_html.value = ("<b>compression preflight</b><div style='font-size:11px'>"
+                                + plan.drop(columns="params").to_html(border=0) + "</div>")
+
+    def set(self, **fields: Any) -> None:
+        """Set controls programmatically (validated first: a bad value raises ConfigError
+        and changes nothing)."""
+        for name in fields:
+            if name in self.locked:
+                raise ConfigError(name, fields[name], f"{self.locked[name]!r} (locked in this "
+                                  f"panel)")
+            if name not in self.controls:
+                if name in FIELDS:
+                    raise ConfigError(name, fields[name], "a field shown in this panel (it is "
+                                      "hidden: pass it in fields= or config=)")
+                self._config.replace(**{name: fields[name]})  # UnknownFieldError
+        candidate = ExperimentConfig.from_dict({**self._values(), **fields})
+        self._quiet = True
+        try:
+            for name, value in fields.items():
+                if name == "learning_rate":
+                    self._lr_auto = value is None
+                    value = candidate.lr
+                _set_control(self.controls[name], getattr(candidate, name) if
+                             name != "learning_rate" else value)
+        finally:
+            self._quiet = False
+        self._validate()
+
+    def load_config(self, cfg: ExperimentConfig | dict[str, Any]) -> None:
+        """Put a config (e.g. a past run's) into the controls."""
+        cfg = cfg if isinstance(cfg, ExperimentConfig) else ExperimentConfig.from_dict(cfg)
+        self.set(**{k: v for k, v in cfg.to_dict().items() if k in self.controls})
+
+    # --- run / stop ---
+    def _status(self, text: str, color: str = "#222") -> None:
+        self.status_html.value = f"<b>status:</b> <span style='color:{color}'>" \
+                                 f"{html.escape(text)}</span>"
+
+    def run(self) -> bool:
+        """Start a run of :attr:`config` in a background thread; False if it cannot start."""
+        if self.running:
+            self._status("a run is already in progress: Stop it or wait for it", "#8a6d00")
+            return False
+        if self.error:
+            self._status(f"cannot run: {self.error}", "#c62828")
+            return False
+        cfg = self._config
+        self._stop_event = threading.Event()
+        self.run_button.disabled = True
+        self.stop_button.disabled = False
+        if self.output.outputs:
+            self.output.clear_output()
+        self.halted_at = None
+        self.stop_requested_at = None
+        self.batches_after_stop = 0
+        self._status(f"starting {cfg.label}...")
+        self._thread = threading.Thread(target=self._train, args=(cfg,), daemon=True,
+                                        name="workbench-run")
+        self._thread.start()
+        return True
+
+    def _train(self, cfg: ExperimentConfig) -> None:
+        from workbench.training.experiment import run
+
+        result: RunResult | None = None
+        try:
+            result = run(cfg, data=self.data, model=self.model, store=self.store
+                         if self.store is not None else False, verbose=False,
+                         sinks=[self.live, _StatusSink(self)], stop=self._stop_event,
+                         callbacks=[_HaltNotice(self)])
+        except RunFailed as e:
+            result = e.result
+            self._show_error(f"run failed: {str(e).splitlines()[0]}", e)
+        except WorkbenchError as e:
+            self._show_error(str(e), None)
+        except Exception as e:  # never lose an error in a background thread
+            self._show_error(f"{type(e).__name__}: {e}", e)
+        finally:
+            self.stop_button.disabled = True
+            self.run_button.disabled = bool(self.error)
+            self.message.value = ""
+        if result is None:
+            return
+        self.results.append(result)
+        m = result.metrics
+        text = f"{result.status}: {result.run_id}"
+        if m.get("test_accuracy") is not None:
+            text += f"  test accuracy {m['test_accuracy']:.4f}"
+        if m.get("size_bytes_packed"):
+            text += f"  {m['size_bytes_packed']:,} bytes packed"
+        if result.status == "diverged":
+            text += (f": the loss became NaN/inf at step {m.get('diverged_at_step')}; lower the "
+                     f"learning rate (was {cfg.lr:g})")
+        color = {"completed": "#2e7d32", "stopped": "#8a6d00"}.get(result.status, "#c62828")
+        self._status(text, color)
+        self.compare.refresh()
+
+    def _show_error(self, message: str, exc: BaseException | None) -> None:
+        self._status(message, "#c62828")
+        detail = "".join(traceback.format_exception(exc)) if exc is not None else message
+        self.output.append_stderr(detail + "\n")
+
+    def stop(self) -> bool:
+        """Ask the running training to stop after its current batch; False if none runs."""
+        if not self.running:
+            self._status("nothing to stop: no run in progress", "#8a6d00")
+            return False
+        self.stop_requested_at = time.monotonic()
+        self._stop_event.set()
+        self.stop_button.disabled = True
+        self._status("stopping after the current batch...", "#8a6d00")
+        return True
+
+    @property
+    def stop_latency(self) -> float | None:
+        """Seconds from the last :meth:`stop` to the end of training (None if not stopped)."""
+        if self.stop_requested_at is None or self.halted_at is None:
+            return None
+        return max(0.0, self.halted_at - self.stop_requested_at)
+
+    def wait(self, timeout: float | None = None) -> RunResult | None:
+        """Block until the current run ends (or ``timeout`` seconds); return the last result."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.results[-1] if self.results else None
+
+    def static_figures(self) -> list[Any]:
+        """The live dashboard and the comparison as static figures (for headless reports)."""
+        return [self.live.static_figure(), *self.compare.static_figures()]
+
+
+def _halt_notice_class() -> type:
+    from workbench._tf import keras
+
+    class HaltNotice(keras.callbacks.Callback):
+        """Say at once that training halted (evaluation and export follow)."""
+
+        def __init__(self, panel: ControlPanel) -> None:
+            super().__init__()
+            self.panel = panel
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if self.panel._stop_event.is_set():  # batches that ended after Stop was pressed
+                self.panel.batches_after_stop += 1
+
+        def on_train_end(self, logs: Any = None) -> None:
+            p = self.panel
+            p.halted_at = time.monotonic()
+            if p._stop_event.is_set() and p.stop_requested_at is not None:
+                step = int(self.model.optimizer.iterations.numpy())
+                text = (f"training stopped at step {step}, "
+                        f"{p.halted_at - p.stop_requested_at:.2f} s after Stop")
+            else:
+                text = "training finished"
+            p._status(text + "; evaluating and exporting...")
+
+    return HaltNotice
+
+
+def _HaltNotice(panel: ControlPanel) -> Any:
+    return _halt_notice_class()(panel)
+
+
+_PLAN_CACHE: dict[Any, Any] = {}
+
+
+def _plan_for(cfg: ExperimentConfig, user_model: Any) -> Any:
+    from workbench.architectures import build_model
+    from workbench.compress.report import plan
+    from workbench.data import DATASETS
+
+    if user_model is not None and hasattr(user_model, "layers"):
+        model = user_model
+    else:
+        info = DATASETS[cfg.dataset]
+        key = (cfg.dataset, cfg.model, cfg.hidden_units, cfg.activation)
+        if key not in _PLAN_CACHE:
+            _PLAN_CACHE[key] = build_model(cfg.model, info.input_shape, info.num_classes, cfg)
+        model = _PLAN_CACHE[key]
+    return plan(model, cfg)
+
+
+class CompareView:
+    """A table of runs, their curves overlaid, and an accuracy-vs-size Pareto chart.
+
+    Click a point to see that run's config with the equivalent ``workbench train`` and
+    ``papermill`` commands, and (inside a ControlPanel) load it into the controls.
+    """
+
+    def __init__(self, store: RunStore | None = None, session: ControlPanel | None = None,
+                 load: Any = None) -> None:
+        import plotly.graph_objects as go
+
+        self.store = store
+        self.session = session
+        self.load = load
+        self.whole_store = W.Checkbox(value=session is None, description="whole store",
+                                      indent=False, disabled=store is None)
+        self.whole_store.observe(lambda _c: self.refresh(), names="value")
+        self.select = W.SelectMultiple(options=[], rows=5, description="overlay runs",
+                                       style=_STYLE, layout=W.Layout(width="640px"))
+        self.select.observe(lambda _c: self._overlay(), names="value")
+        self.table_html = W.HTML()
+        self.overlay_fig = go.FigureWidget(go.Figure(layout={"height": 320, "template":
+                                                             "plotly_white",
+                                                             "title": "select runs to overlay"}))
+        self.pareto_fig = go.FigureWidget(go.Figure(layout={"height": 360, "template":
+                                                            "plotly_white"}))
+        self.detail = W.HTML()
+        self.load_button = W.Button(description="Load into controls", disabled=True,
+                                    icon="upload")
+        self.load_button.on_click(lambda _b: self._load_selected())
+        self.selected: str | None = None
+        self._runs: dict[str, RunResult] = {}
+        self.table_box = W.Box([self.table_html], layout=W.Layout(
+            max_height="260px", overflow="auto", width="100%"))
+        self.widget = W.VBox([
+            W.HTML("<h4>Compare runs</h4>"), self.whole_store, self.table_box,
+            self.pareto_fig, W.HBox([self.load_button] if load else []), self.detail,
+            self.select, self.overlay_fig])
+        self.refresh()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def table(self) -> Any:
+        """The runs shown, as a DataFrame (session runs, or the whole store)."""
+        import pandas as pd
+
+        rows = []
+        if self.store is not None and self.whole_store.value:
+            df = self.store.table()
+            return df.reset_index() if "run_id" not in df else df
+        for r in (self.session.results if self.session else []):
+            rows.append({"run_id": r.run_id, "status": r.status, **r.config.to_dict(),
+                         **r.metrics})
+        return pd.DataFrame(rows)
+
+    def refresh(self) -> None:
+        """Re-read the runs and redraw the table and the Pareto chart."""
+        from workbench.figures import pareto
+
+        df = self.table()
+        if self.session is not None:
+            self._runs = {r.run_id: r for r in self.session.results}
+        if df.empty:
+            self.table_html.value = "<i>no runs yet: press Run</i>"
+            self.select.options = []
+            return
+        cols = [c for c in _TABLE_COLUMNS if c in df]
+        self.table_html.value = "<div style='font-size:12px'>" + df[cols].tail(50).to_html(
+            index=False, border=0, float_format=lambda v: f"{v:.4g}") + "</div>"
+        self.select.options = df["run_id"].astype(str).tolist()
+        x = "size_bytes_packed" if "size_bytes_packed" in df and df[
+            "size_bytes_packed"].notna().any() else "size_bytes_float32"
+        fig = pareto(df, x=x, y="test_accuracy", label="run_id")
+        with self.pareto_fig.batch_update():
+            self.pareto_fig.data = []
+            for t in fig.data:
+                self.pareto_fig.add_trace(t)
+            self.pareto_fig.layout = fig.layout
+            self.pareto_fig.update_layout(height=380, width=None)
+            self.pareto_fig.update_xaxes(autorange=True)
+            self.pareto_fig.update_yaxes(autorange=True)
+        for trace in self.pareto_fig.data:
+            trace.on_click(self._on_click)
+
+    def _on_click(self, trace: Any, points: Any, _state: Any) -> None:
+        if points.point_inds:
+            self.show(str(trace.customdata[points.point_inds[0]]))
+
+    def _result(self, run_id: str) -> RunResult | None:
+        if run_id in self._runs:
+            return self._runs[run_id]
+        if self.store is not None and run_id in self.store:
+            return self.store.load(run_id)
+        return None
+
+    def show(self, run_id: str) -> None:
+        """Show one run's config and its equivalent command lines."""
+        r = self._result(run_id)
+        if r is None:
+            self.detail.value = f"<i>run {html.escape(run_id)} not found</i>"
+            return
+        self.selected = run_id
+        self.load_button.disabled = self.load is None
+        rows = "".join(f"<tr><td>{k}</td><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in r.config.to_dict().items())
+        self.detail.value = (
+            f"<b>{html.escape(run_id)}</b> ({r.status})<br>"
+            f"<code>{html.escape(cli_command(r.config))}</code><br>"
+            f"<code>{html.escape(papermill_command(r.config))}</code>"
+            f"<details><summary>config</summary><table>{rows}</table></details>")
+
+    def _load_selected(self) -> None:
+        r = self._result(self.selected) if self.selected else None
+        if r is not None and self.load is not None:
+            self.load(r.config)
+
+    def _overlay(self) -> None:
+        from workbench.figures import overlay
+
+        runs = {}
+        for run_id in self.select.value:
+            r = self._result(run_id)
+            if r is not None:
+                runs[run_id] = r.history
+        fig = overlay(runs, "val_accuracy" if all("val_accuracy" in h for h in runs.values())
+                      and runs else "accuracy", validation=False)
+        with self.overlay_fig.batch_update():
+            self.overlay_fig.data = []
+            for t in fig.data:
+                self.overlay_fig.add_trace(t)
+            self.overlay_fig.layout.title = fig.layout.title
+
+    def static_figures(self) -> list[Any]:
+        import plotly.graph_objects as go
+
+        return [go.Figure(self.pareto_fig)]
+
+
+def compare(store: RunStore | str | Path = "runs") -> CompareView:
+    """The comparison view (table, overlay, Pareto chart) over a whole run store.
+
+    Example:
+        >>> import workbench as wb
+        >>> view = wb.widgets.compare("runs")     # doctest: +SKIP
+    """
+    return CompareView(store if isinstance(store, RunStore) else RunStore(store))
