@@ -7,10 +7,12 @@ PYTEST := $(BIN)/python -m pytest
 setup:
 	@bash scripts/setup.sh
 
+# The main job on the embedded default data: a small compression sweep, then its report.
 demo: setup
-	$(BIN)/workbench train --dataset digits --model mlp --optimizer nesterov \
-		--lr-schedule one_cycle --epochs 5 --runs-dir runs/demo
-	$(BIN)/workbench runs --runs-dir runs/demo
+	$(BIN)/workbench sweep notebooks/05_compression_pipeline.ipynb -o reports/demo \
+		--grid prune_ratio=0,0.8 --grid quant_bits=8,4 -p epochs 4 -p baseline false \
+		--workers 2
+	$(BIN)/workbench report reports/demo --title "nn-workbench demo: compression sweep on digits"
 
 lint: setup
 	$(BIN)/ruff check workbench tests benchmarks scripts

@@ -43,17 +43,6 @@ COMMON = dict(dataset="fashion_mnist", optimizer="adam", learning_rate=1e-3,
               prune_schedule="polynomial", prune_begin=0.0, prune_end=0.6, export=["packed"])
 
 
-def stage_bytes(model) -> dict[str, int]:
-    from workbench.compress.pack import encode
-
-    dense = sum(int(w.size) for w in model.get_weights()) * 4
-    pruned, _ = encode(model, "none", codes=False)
-    quantized, _ = encode(model, "none")
-    packed, _ = encode(model, "lzma")
-    return {"float32": dense, "pruned": len(pruned), "+quantized": len(quantized),
-            "+entropy": len(packed)}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="lenet300_100,lenet5")
@@ -85,7 +74,7 @@ def main() -> None:
         r = wb.run(base.replace(**recipe), store=store, verbose=False)
         t_pipe = time.perf_counter() - t0
         m = r.metrics
-        st = stage_bytes(r.model)
+        st = wb.compress.stage_sizes(r.model)
         assert st["+entropy"] == m["size_bytes_packed"]
         baseline = statistics.mean(base_accs)
         out[name] = {"baseline_accuracy": baseline, "baseline_accuracies": base_accs,

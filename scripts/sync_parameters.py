@@ -24,9 +24,12 @@ EXTRA = {"autorun: bool = True": "train the configuration above once when the no
 def parameters_source() -> str:
     lines = ["# Parameters: every ExperimentConfig field (papermill -p NAME VALUE overrides any)"]
     for spec in FIELDS.values():
-        kind = TYPES[spec.kind] + (" | None" if spec.optional else "")
+        # a quoted Optional[...]: papermill's parser does not read "int | None", and a quoted
+        # annotation is not evaluated, so the cell needs no typing import
+        kind = f'"Optional[{TYPES[spec.kind]}]"' if spec.optional else TYPES[spec.kind]
         default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
         first = re.split(r"(?<=\.)\s+(?=[A-Z])", spec.help)[0].rstrip(".")
+        first = first.replace(" = ", ": ").replace("=", ":")  # papermill skips lines with 2 '='s
         lines.append(f"{spec.name}: {kind} = {default!r}  # {first}")
     lines += [f"{code}  # {why}" for code, why in EXTRA.items()]
     return "\n".join(lines)

@@ -140,3 +140,41 @@ def test_failed_and_diverged_runs_leave_the_panel_usable(tmp_path):
     assert any("distill_teacher" in o.get("text", "") for o in panel.output.outputs)
     panel.set(distill_teacher=None)
     assert panel.run() is True and panel.wait(120).status == "completed"
+
+
+@pytest.mark.notebook
+def test_notebook_runs_headless_under_papermill(tmp_path):
+    """papermill runs the default config (with quick overrides) and the static dashboard."""
+    import papermill as pm
+
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(str(NOTEBOOK), str(out), cwd=str(tmp_path), kernel_name="python3",
+                        parameters={"epochs": 2, "prune_ratio": 0.5, "quant_bits": 4},
+                        progress_bar=False)
+    nb = json.loads(out.read_text())
+    text = "".join(o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get(
+        "text", [])) for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"])
+    assert "completed: test accuracy" in text and "bytes packed" in text
+    mimes = {m for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
+             for m in o.get("data", {})}
+    assert "application/vnd.plotly.v1+json" in mimes  # the static dashboard
+    assert (tmp_path / "runs").is_dir() and len(wb.RunStore(tmp_path / "runs")) == 1
+
+
+@pytest.mark.keras
+def test_compare_view_over_a_store(tmp_path):
+    store = wb.RunStore(tmp_path / "runs")
+    for ratio in (0.0, 0.8):
+        wb.run(wb.ExperimentConfig(**QUICK, prune_ratio=ratio), store=store, verbose=False)
+    view = wb.widgets.compare(store)
+    df = view.table()
+    assert len(df) == 2 and "size_bytes_packed" in df
+    ids = df["run_id"].tolist()
+    assert all(i in view.table_html.value for i in ids)
+    # the Pareto chart holds both runs; clicking a point shows that run
+    shown = [c for t in view.pareto_fig.data for c in (t.customdata or [])]
+    assert sorted(shown) == sorted(ids)
+    view.show(ids[1])
+    assert ids[1] in view.detail.value and "--prune-ratio" in view.detail.value
+    view.select.value = tuple(ids)
+    assert len(view.overlay_fig.data) == 2

@@ -38,14 +38,19 @@ _LAZY_ATTRS = {
     "load_dataset": "workbench.data",
     "models": "workbench.architectures",
     "follow": "workbench.sinks.jsonl",
+    "run_notebook": "workbench.notebooks",
+    "sweep": "workbench.notebooks",
+    "save_results": "workbench.notebooks",
+    "report": "workbench.reporting",
 }
 _LAZY_MODULES = ("callbacks", "sinks", "figures", "widgets", "compress", "cli")
 
 __all__ = ["FIELDS", "ArtifactError", "ConfigError", "DataError", "DatasetUnavailable",
            "ExperimentConfig", "FieldSpec", "ModelError", "RunFailed", "RunResult", "RunStore",
            "StoreError", "UnknownFieldError", "WorkbenchError", "__version__", "callbacks", "cli",
-           "compress", "datasets", "figures", "follow", "load_dataset", "models", "run",
-           "schedule_preview", "sinks", "widgets"]
+           "compress", "datasets", "figures", "follow", "load_dataset", "models", "report",
+           "run", "run_notebook", "save_results", "schedule_preview", "sinks", "sweep",
+           "widgets"]
 
 
 def __getattr__(name: str) -> Any:
@@ -67,6 +72,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from workbench import callbacks, sinks
     from workbench.architectures import models
     from workbench.data import datasets, load_dataset
+    from workbench.notebooks import run_notebook, save_results, sweep
+    from workbench.reporting import report
     from workbench.runs import RunResult, RunStore
     from workbench.sinks.jsonl import follow
     from workbench.training.experiment import run

@@ -84,6 +84,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("datasets", help="list data sets and whether they load offline here")
     sub.add_parser("models", help="list model architectures")
+
+    n = sub.add_parser("run-notebook", help="run a parameterized notebook headless",
+                       description="Run a notebook with checked parameters; writes the executed "
+                       "notebook, its HTML (inputs hidden) and its results into -o DIR.")
+    n.add_argument("notebook")
+    n.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="a parameter (repeatable)")
+    n.add_argument("-o", "--output-dir", required=True, metavar="DIR")
+    n.add_argument("--timeout", type=float, default=None, help="seconds per cell")
+
+    w = sub.add_parser("sweep", help="run a notebook over a parameter grid, in parallel",
+                       description="Every combination of the --grid values runs headless in "
+                       "its own folder under -o DIR; results.csv collects them.")
+    w.add_argument("notebook")
+    w.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="values of one parameter (repeatable); lists as [1,2];[3]")
+    w.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="a fixed parameter for every run")
+    w.add_argument("-o", "--output-dir", required=True, metavar="DIR")
+    w.add_argument("--workers", type=int, default=2)
+    w.add_argument("--executor", choices=("local", "dask"), default="local")
+    w.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a Dask scheduler (tcp://host:8786); default: a local cluster")
+    w.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="skip runs already completed in DIR (default: on)")
+    w.add_argument("--timeout", type=float, default=None, help="seconds per cell")
+    w.add_argument("--report", action="store_true", help="write DIR/index.html afterwards")
+
+    rep = sub.add_parser("report", help="write a sweep folder's self-contained HTML report")
+    rep.add_argument("output_dir", metavar="DIR")
+    rep.add_argument("--title", default=None)
     return p
 
 
@@ -171,8 +202,62 @@ def _cmd_models(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _grid(items: list[str]) -> dict[str, list[str]]:
+    from workbench.exceptions import ConfigError
+
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or not name.strip() or not values.strip():
+            raise ConfigError("grid", item, "NAME=V1,V2,... (e.g. prune_ratio=0,0.5,0.9)")
+        sep_char = ";" if values.lstrip().startswith("[") else ","
+        grid[name.strip()] = [v.strip() for v in values.split(sep_char) if v.strip()]
+    return grid
+
+
+def _cmd_run_notebook(ns: argparse.Namespace) -> int:
+    from workbench.notebooks import run_notebook
+
+    r = run_notebook(ns.notebook, dict(ns.parameter), ns.output_dir, timeout=ns.timeout)
+    where = f" in cell {r.cell}" if r.cell is not None else ""
+    print(f"{r.status}{where}: {r.output_dir}/notebook.ipynb ({r.seconds:.1f}s)"
+          + (f"\nerror: {r.error}" if r.error else ""))
+    for k, v in r.results.items():
+        print(f"  {k}: {v}")
+    return 0 if r.status == "completed" else 1
+
+
+def _cmd_sweep(ns: argparse.Namespace) -> int:
+    from workbench.notebooks import sweep
+
+    if not ns.grid:
+        from workbench.exceptions import ConfigError
+
+        raise ConfigError("grid", None, "at least one --grid NAME=V1,V2,...")
+    grid: dict[str, Any] = _grid(ns.grid)
+    for name, value in ns.parameter:
+        grid[name] = [value]
+    df = sweep(ns.notebook, grid, ns.output_dir, workers=ns.workers, executor=ns.executor,
+               scheduler=ns.scheduler, resume=ns.resume, timeout=ns.timeout)
+    done = int((df.status == "completed").sum())
+    print(f"{done} of {len(df)} runs completed; table: {ns.output_dir}/results.csv")
+    if ns.report:
+        from workbench.reporting import report
+
+        print(f"report: {report(ns.output_dir)}")
+    return 0 if done == len(df) else 1
+
+
+def _cmd_report(ns: argparse.Namespace) -> int:
+    from workbench.reporting import report
+
+    print(report(ns.output_dir, title=ns.title))
+    return 0
+
+
 _COMMANDS = {"train": _cmd_train, "runs": _cmd_runs, "datasets": _cmd_datasets,
-             "models": _cmd_models}
+             "models": _cmd_models, "run-notebook": _cmd_run_notebook, "sweep": _cmd_sweep,
+             "report": _cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,10 +27,11 @@ from workbench.compress.core import (
 )
 from workbench.compress.distill import distill, load_teacher, make_distiller
 from workbench.compress.export import evaluate_tflite, export_tflite
-from workbench.compress.pack import FORMAT_VERSION, pack, unpack
+from workbench.compress.pack import FORMAT_VERSION, pack, stage_sizes, unpack
 from workbench.compress.report import plan, size_report, telemetry
 
 __all__ = ["FORMAT_VERSION", "PruningScheduler", "cluster", "distill", "evaluate_tflite",
            "export_tflite", "load_teacher", "make_distiller", "pack", "plan",
-           "polynomial_sparsity", "prune", "quantize", "shrink", "size_report", "strip",
+           "polynomial_sparsity", "prune", "quantize", "shrink", "size_report", "stage_sizes",
+           "strip",
            "telemetry", "unpack", "unstructured_masks", "wrap"]

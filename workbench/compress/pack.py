@@ -251,6 +251,26 @@ def encode(model: Any, codec: str = "lzma", *,
                           len(packed)) + packed, entries
 
 
+def stage_sizes(model: Any) -> dict[str, int]:
+    """Bytes of a compressed model after each Deep Compression stage (Han et al., Table 1).
+
+    ``float32``: every parameter as float32; ``pruned``: sparse positions + float values;
+    ``+quantized``: sparse positions + integer codes + grids/codebooks; ``+entropy``: the same,
+    lzma-coded (the ``.wbz`` file). No stage is entropy-coded except the last.
+
+    Example:
+        >>> import keras, workbench.compress as C
+        >>> m = C.quantize(C.prune(keras.Sequential([keras.Input((64,)),
+        ...                                          keras.layers.Dense(64)]), 0.9), 4)
+        >>> s = C.stage_sizes(m)
+        >>> s["float32"] > s["pruned"] > s["+quantized"] > s["+entropy"]
+        True
+    """
+    dense = sum(int(np.asarray(w).size) for w in model.get_weights()) * 4
+    return {"float32": dense, "pruned": len(encode(model, "none", codes=False)[0]),
+            "+quantized": len(encode(model, "none")[0]), "+entropy": len(encode(model)[0])}
+
+
 def pack(model: Any, path: str | Path | None = None, *, codec: str = "lzma") -> int:
     """Write ``model`` as a ``.wbz`` artifact (atomically) and return its size in bytes.
 

@@ -1,0 +1,171 @@
+"""Headless notebooks, sweeps and reports: papermill runs of the real notebooks (notebook tier),
+the parameter checks (fast), and the report in headless Chromium with the network blocked."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import workbench as wb
+from tests.conftest import ROOT, run_cli
+from workbench.notebooks import check_parameters, notebook_parameters
+
+NOTEBOOKS = ROOT / "notebooks"
+TINY = ROOT / "tests" / "data" / "tiny.ipynb"
+QUICK = {
+    "01_optimizers": {"epochs": 2, "optimizers": ["sgd", "adam"]},
+    "02_lr_schedules": {"epochs": 2, "schedules": ["constant", "cosine"]},
+    "03_pruning": {"epochs": 2, "prune_ratios": [0.0, 0.8]},
+    "04_quantization": {"epochs": 2, "bits": [8, 2], "modes": ["ptq", "qat"]},
+    "05_compression_pipeline": {"epochs": 2},
+    "06_distillation": {"epochs": 2},
+}
+
+
+# --- parameter checks: before any kernel starts (fast) ---
+
+def test_every_notebook_has_documented_parameters():
+    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        params = notebook_parameters(path)
+        assert params, path
+        for p in params.values():
+            assert p.help, f"{path.name}: parameter {p.name} has no help comment"
+        if path.stem in QUICK:
+            assert "output_dir" in params
+
+
+def test_unknown_parameter_lists_the_valid_ones():
+    nb = NOTEBOOKS / "05_compression_pipeline.ipynb"
+    with pytest.raises(wb.UnknownFieldError) as e:
+        check_parameters(nb, {"prune_ration": 0.5})
+    assert "did you mean 'prune_ratio'" in str(e.value) and "quant_bits" in str(e.value)
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"epochs": "abc"}, "epochs"), ({"prune_ratio": 1.5}, "prune_ratio"),
+    ({"quant_bits": 9}, "quant_bits"), ({"baseline": "maybe"}, "baseline")])
+def test_wrong_types_and_values(params, field):
+    with pytest.raises(wb.ConfigError) as e:
+        check_parameters(NOTEBOOKS / "05_compression_pipeline.ipynb", params)
+    assert e.value.field == field
+
+
+def test_command_line_strings_are_parsed_and_strings_stay_strings():
+    out = check_parameters(NOTEBOOKS / "05_compression_pipeline.ipynb",
+                           {"epochs": "3", "quant_bits": "None", "baseline": "false"})
+    assert out == {"epochs": 3, "quant_bits": None, "baseline": False}
+    code = "__import__('os').system('touch pwned')"
+    assert check_parameters(TINY, {"name": code}) == {"name": code}
+
+
+def test_missing_notebook_and_no_parameters_cell(tmp_path):
+    with pytest.raises(wb.WorkbenchError, match="does not exist"):
+        wb.run_notebook(tmp_path / "nope.ipynb", {}, tmp_path / "out")
+    with pytest.raises(wb.WorkbenchError, match="no cell tagged 'parameters'"):
+        wb.run_notebook(ROOT / "tests" / "data" / "no_parameters.ipynb", {}, tmp_path / "o")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_bad_parameter_exits_2_naming_it(tmp_path):
+    r = run_cli("run-notebook", str(TINY), "-p", "xx", "1", "-o", str(tmp_path / "o"))
+    assert r.returncode == 2 and "'xx' is not a parameter" in r.stderr
+    r = run_cli("sweep", str(TINY), "--grid", "x=1,abc", "-o", str(tmp_path / "s"))
+    assert r.returncode == 2 and "x=" in r.stderr
+
+
+# --- real kernels ---
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", sorted(QUICK))
+def test_notebook_runs_headless(name, tmp_path):
+    r = wb.run_notebook(NOTEBOOKS / f"{name}.ipynb", QUICK[name], tmp_path / name)
+    assert r.status == "completed", r.error
+    assert 0 <= r.results["test_accuracy"] <= 1
+    html = (tmp_path / name / "notebook.html").read_text()
+    assert "plotly" in html and "import workbench as wb" not in html  # code inputs hidden
+    assert json.loads((tmp_path / name / "status.json").read_text())["status"] == "completed"
+
+
+@pytest.mark.notebook
+def test_failures_are_reported_and_strings_never_run(tmp_path):
+    code = "__import__('os').system('touch pwned')"
+    r = wb.run_notebook(TINY, {"name": code}, tmp_path / "ok")
+    assert r.status == "completed" and r.results["name"] == code
+    assert not (tmp_path / "ok" / "pwned").exists()
+    r = wb.run_notebook(TINY, {"fail": True, "x": 7}, tmp_path / "raise")
+    assert r.status == "failed" and "asked to fail (x=7)" in r.error and r.cell == 3  # in the executed notebook (after the injected cell)
+    assert (tmp_path / "raise" / "notebook.ipynb").exists()  # the annotated notebook is kept
+    r = wb.run_notebook(TINY, {"crash": True}, tmp_path / "crash")
+    assert r.status == "failed" and r.error
+
+
+@pytest.mark.notebook
+def test_sweep_with_a_failure_then_resume(tmp_path):
+    out = tmp_path / "sweep"
+    flag = tmp_path / "flag"
+    runs = [{"x": 1}, {"x": 2}, {"x": 3}, {"x": 4, "need_file": str(flag)}]
+    df = wb.sweep(TINY, runs=runs, output_dir=out, workers=2, progress=False)
+    assert sorted(df.status) == ["completed"] * 3 + ["failed"]
+    bad = df[df.status == "failed"].iloc[0]
+    assert "FileNotFoundError" in bad.error and bad.cell == 3
+    assert (out / "results.csv").exists() and len(list(out.glob("*/notebook.ipynb"))) == 4
+    stamps = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/status.json")}
+    flag.write_text("now it exists")  # the transient cause is gone: resume reruns only it
+    df2 = wb.sweep(TINY, runs=runs, output_dir=out, workers=2, progress=False)
+    assert sorted(df2.status) == ["completed"] * 4
+    again = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/status.json")}
+    assert sorted(again[k] == v for k, v in stamps.items()) == [False, True, True, True]
+    df3 = wb.sweep(TINY, runs=runs, output_dir=out, workers=2, progress=False, resume=False)
+    final = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/status.json")}
+    assert all(final[k] != v for k, v in again.items()) and len(df3) == 4
+
+
+@pytest.mark.notebook
+def test_sweep_on_a_dask_local_cluster(tmp_path):
+    df = wb.sweep(TINY, {"x": [1, 2]}, tmp_path / "dask", workers=2, executor="dask",
+                  progress=False)
+    assert list(df.status) == ["completed", "completed"]
+    assert sorted(df.test_accuracy) == [0.1, 0.2]
+
+
+@pytest.mark.notebook
+@pytest.mark.browser
+@pytest.mark.system
+def test_report_renders_offline_in_chromium(tmp_path):
+    from tests.browser import CHROMIUM
+    from tests.conftest import require_system
+
+    require_system(CHROMIUM.exists(), "Debian's chromium")
+    out = tmp_path / "sweep"
+    evil = "<script>window.pwned=1</script>"
+    wb.sweep(TINY, {"x": [1, 2, 3], "name": [evil]}, out, workers=2, progress=False)
+    page_path = wb.report(out, title="report <b>test</b>")
+    text = page_path.read_text()
+    assert evil not in text and "&lt;script&gt;" in text
+    assert text.count("plotly.js v") <= 2  # plotly.js inlined once (its banner)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        external = []
+
+        def route(r):
+            if r.request.url.startswith("file://"):
+                return r.continue_()
+            external.append(r.request.url)
+            return r.abort()
+
+        page.route("**/*", route)
+        page.goto(page_path.as_uri())
+        page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+        n = page.evaluate("document.querySelectorAll('.js-plotly-plot').length")
+        assert n >= 2, n  # the Pareto chart and the x-against-accuracy chart
+        assert page.evaluate("window.pwned") is None
+        page.screenshot(path=str(ROOT / "test-artifacts" / "report.png"), full_page=True)
+        browser.close()
+    assert external == []
+    assert os.path.exists(out / "results.csv")
