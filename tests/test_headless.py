@@ -95,7 +95,8 @@ def test_failures_are_reported_and_strings_never_run(tmp_path):
     assert r.status == "completed" and r.results["name"] == code
     assert not (tmp_path / "ok" / "pwned").exists()
     r = wb.run_notebook(TINY, {"fail": True, "x": 7}, tmp_path / "raise")
-    assert r.status == "failed" and "asked to fail (x=7)" in r.error and r.cell == 3  # in the executed notebook (after the injected cell)
+    # the cell index is in the executed notebook (papermill injects a cell after parameters)
+    assert r.status == "failed" and "asked to fail (x=7)" in r.error and r.cell == 3
     assert (tmp_path / "raise" / "notebook.ipynb").exists()  # the annotated notebook is kept
     r = wb.run_notebook(TINY, {"crash": True}, tmp_path / "crash")
     assert r.status == "failed" and r.error
