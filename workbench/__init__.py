@@ -42,15 +42,21 @@ _LAZY_ATTRS = {
     "sweep": "workbench.notebooks",
     "save_results": "workbench.notebooks",
     "report": "workbench.reporting",
+    "search": "workbench.hpsearch",
+    "SearchSpace": "workbench.hpsearch",
+    "uniform": "workbench.hpsearch",
+    "loguniform": "workbench.hpsearch",
+    "intrange": "workbench.hpsearch",
 }
 _LAZY_MODULES = ("callbacks", "sinks", "figures", "widgets", "compress", "cli")
 
 __all__ = ["FIELDS", "ArtifactError", "ConfigError", "DataError", "DatasetUnavailable",
            "ExperimentConfig", "FieldSpec", "ModelError", "RunFailed", "RunResult", "RunStore",
+           "SearchSpace",
            "StoreError", "UnknownFieldError", "WorkbenchError", "__version__", "callbacks", "cli",
-           "compress", "datasets", "figures", "follow", "load_dataset", "models", "report",
-           "run", "run_notebook", "save_results", "schedule_preview", "sinks", "sweep",
-           "widgets"]
+           "compress", "datasets", "figures", "follow", "intrange", "load_dataset",
+           "loguniform", "models", "report", "run", "run_notebook", "save_results",
+           "schedule_preview", "search", "sinks", "sweep", "uniform", "widgets"]
 
 
 def __getattr__(name: str) -> Any:
@@ -72,6 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from workbench import callbacks, sinks
     from workbench.architectures import models
     from workbench.data import datasets, load_dataset
+    from workbench.hpsearch import SearchSpace, intrange, loguniform, search, uniform
     from workbench.notebooks import run_notebook, save_results, sweep
     from workbench.reporting import report
     from workbench.runs import RunResult, RunStore

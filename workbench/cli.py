@@ -112,6 +112,25 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--timeout", type=float, default=None, help="seconds per cell")
     w.add_argument("--report", action="store_true", help="write DIR/index.html afterwards")
 
+    s = sub.add_parser("search", help="search config fields with Optuna (grid, random, tpe, "
+                       "gp, cmaes, nsga2)", description="Every trial is a run in --runs-dir; "
+                       "the same --storage and --study resume a search (several processes may "
+                       "share one).")
+    s.add_argument("--space", required=True, metavar="FILE",
+                   help="YAML: field: [values] or field: {uniform|loguniform|int: [lo, hi]}")
+    s.add_argument("--sampler", default="tpe", metavar="NAME",
+                   help="grid, random, tpe, gp, cmaes or nsga2 (default: tpe)")
+    s.add_argument("--trials", type=int, default=20)
+    s.add_argument("--timeout", type=float, default=None, help="seconds for this call")
+    s.add_argument("--objective", action="append", default=None, metavar="METRIC:max|min",
+                   help="repeatable (default: test_accuracy:max and size_bytes_packed:min)")
+    s.add_argument("--storage", default="sqlite:///runs/search.db", metavar="URL")
+    s.add_argument("--study", default=None, metavar="NAME")
+    s.add_argument("--sampler-seed", type=int, default=0, help="seed of the sampler")
+    s.add_argument("--config", metavar="FILE", help="base config (JSON or YAML)")
+    s.add_argument("--runs-dir", default="runs", metavar="DIR")
+    _add_config_flags(s)
+
     rep = sub.add_parser("report", help="write a sweep folder's self-contained HTML report")
     rep.add_argument("output_dir", metavar="DIR")
     rep.add_argument("--title", default=None)
@@ -248,6 +267,30 @@ def _cmd_sweep(ns: argparse.Namespace) -> int:
     return 0 if done == len(df) else 1
 
 
+def _cmd_search(ns: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workbench.hpsearch import SearchSpace, search
+
+    if not Path(ns.space).is_file():
+        from workbench.exceptions import ConfigError
+
+        raise ConfigError("space", ns.space, "an existing YAML file")
+    res = search(_config_from_args(ns), SearchSpace.from_yaml(Path(ns.space)),
+                 ns.objective or ["test_accuracy:max", "size_bytes_packed:min"],
+                 sampler=ns.sampler, n_trials=ns.trials, timeout=ns.timeout,
+                 storage=ns.storage, study_name=ns.study, store=ns.runs_dir,
+                 seed=ns.sampler_seed)
+    df = res.table()
+    states = df.state.value_counts().to_dict() if len(df) else {}
+    print(f"study {res.study.study_name}: {len(df)} trials {states}")
+    best = res.pareto()
+    if len(best):
+        print("best:" if len(res.objectives) == 1 else "Pareto front:")
+        print(best.drop(columns=["state"]).to_string(index=False))
+    return 0
+
+
 def _cmd_report(ns: argparse.Namespace) -> int:
     from workbench.reporting import report
 
@@ -257,7 +300,7 @@ def _cmd_report(ns: argparse.Namespace) -> int:
 
 _COMMANDS = {"train": _cmd_train, "runs": _cmd_runs, "datasets": _cmd_datasets,
              "models": _cmd_models, "run-notebook": _cmd_run_notebook, "sweep": _cmd_sweep,
-             "report": _cmd_report}
+             "search": _cmd_search, "report": _cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,146 @@
+"""Search on Optuna: bad input (fast), tiny real searches with every sampler, Pareto fronts,
+resume, two processes on one SQLite study, failed trials (keras tier)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import workbench as wb
+from tests.conftest import ROOT
+from workbench.figures import pareto_front
+
+TINY = dict(dataset="digits", model="mlp", hidden_units=[16], epochs=1, max_train_samples=300,
+            export=[])
+SPACE = {"optimizer": ["adam", "sgd"], "learning_rate": wb.loguniform(1e-3, 1e-1),
+         "prune_ratio": wb.uniform(0.0, 0.9), "hidden_units": [[16], [32, 16]]}
+
+
+# --- bad input: clear errors, nothing written ---
+
+@pytest.mark.parametrize("space,match", [
+    ({}, "non-empty mapping"),
+    ({"optimiser": ["adam"]}, "did you mean 'optimizer'"),
+    ({"optimizer": wb.uniform(0, 1)}, "a list of values"),
+    ({"learning_rate": wb.loguniform(0, 0.1)}, "both bounds > 0"),
+    ({"learning_rate": wb.uniform(0.1, 0.01)}, "low < high"),
+    ({"optimizer": ["adam", "adamm"]}, "did you mean 'adam'"),
+    ({"epochs": []}, "non-empty list")])
+def test_bad_spaces(space, match):
+    with pytest.raises(wb.ConfigError, match=match):
+        wb.SearchSpace(space)
+
+
+@pytest.mark.parametrize("objectives,match", [
+    (["accuracy:max"], "did you mean 'test_accuracy'"), (["test_accuracy:up"], "max or"),
+    ([], "at least one")])
+def test_bad_objectives(objectives, match, tmp_path):
+    with pytest.raises(wb.ConfigError, match=match):
+        wb.search(TINY, SPACE, objectives, storage=None, store=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_bad_storage_and_sampler(tmp_path):
+    with pytest.raises(wb.ConfigError, match="storage"):
+        wb.search(TINY, SPACE, "test_accuracy:max", storage="postgresql://x@127.0.0.1:1/db",
+                  store=tmp_path / "runs", n_trials=1)
+    with pytest.raises(wb.ConfigError, match="did you mean 'nsga2'"):
+        wb.search(TINY, SPACE, sampler="nsga", storage=None, store=tmp_path / "runs")
+    with pytest.raises(wb.ConfigError, match="no finite grid"):
+        wb.search(TINY, SPACE, sampler="grid", storage=None, store=tmp_path / "runs")
+
+
+def test_space_from_yaml(tmp_path):
+    p = tmp_path / "space.yaml"
+    p.write_text("optimizer: [adam, sgd]\nlearning_rate: {loguniform: [0.0001, 0.1]}\n"
+                 "epochs: {int: [2, 10, 2]}\nhidden_units: [[64], [128, 64]]\n")
+    space = wb.SearchSpace.from_yaml(p)
+    assert space.params["learning_rate"] == wb.loguniform(0.0001, 0.1)
+    assert space.params["epochs"] == wb.intrange(2, 10, 2)
+    assert space.params["hidden_units"] == [(64,), (128, 64)]
+
+
+# --- real searches ---
+
+@pytest.mark.keras
+@pytest.mark.parametrize("sampler", ["random", "tpe", "cmaes", "nsga2"])
+def test_every_sampler_runs_a_tiny_search(sampler, tmp_path):
+    store = wb.RunStore(tmp_path / "runs")
+    res = wb.search(TINY, SPACE, "test_accuracy:max", sampler=sampler, n_trials=3,
+                    storage=f"sqlite:///{tmp_path}/s.db", store=store, progress=False)
+    df = res.table()
+    assert len(df) == 3 and set(df.state) <= {"COMPLETE", "PRUNED"}
+    assert all(run_id in store for run_id in df.run_id)  # every trial is an ordinary run
+    assert len(store) == 3
+
+
+@pytest.mark.keras
+def test_grid_covers_every_combination(tmp_path):
+    res = wb.search(TINY, {"optimizer": ["adam", "sgd"], "hidden_units": [[8], [16]]},
+                    "test_accuracy:max", sampler="grid", n_trials=10, storage=None,
+                    store=tmp_path / "runs", progress=False, prune=False)
+    df = res.table()
+    assert len(df) == 4
+    assert {(o, tuple(h)) for o, h in zip(df.optimizer, df.hidden_units, strict=True)} == {
+        ("adam", (8,)), ("adam", (16,)), ("sgd", (8,)), ("sgd", (16,))}
+
+
+def test_gp_without_pytorch_is_a_clear_error(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("PyTorch is installed here: gp works")
+    with pytest.raises(wb.ConfigError, match="PyTorch"):
+        wb.search(TINY, SPACE, "test_accuracy:max", sampler="gp", storage=None,
+                  store=tmp_path / "runs")
+
+
+@pytest.mark.keras
+def test_two_objectives_give_a_non_dominated_front_and_resume(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    kw = dict(sampler="nsga2", storage=url, study_name="front", store=tmp_path / "runs",
+              progress=False)
+    res = wb.search(TINY, SPACE, ["test_accuracy:max", "size_bytes_packed:min"], n_trials=4,
+                    **kw)
+    front = res.pareto()
+    done = res.table()
+    done = done[done.state == "COMPLETE"]
+    idx = pareto_front(done.size_bytes_packed.tolist(), done.test_accuracy.tolist())
+    assert sorted(done.iloc[idx].trial) == sorted(front.trial)
+    assert "pareto" in res.figures()
+    again = wb.search(TINY, SPACE, ["test_accuracy:max", "size_bytes_packed:min"], n_trials=2,
+                      **kw)
+    assert len(again.table()) == 6  # the same study continued
+
+
+@pytest.mark.keras
+def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path):
+    space = {"distill_teacher": ["no-such-run", None]}  # the first trial's run cannot start
+    res = wb.search(TINY, space, "test_accuracy:max", sampler="grid", n_trials=2,
+                    storage=None, store=tmp_path / "runs", progress=False, prune=False)
+    df = res.table()
+    states = dict(zip(df.distill_teacher.fillna("none"), df.state, strict=True))
+    assert states == {"no-such-run": "FAIL", "none": "COMPLETE"}
+
+
+@pytest.mark.keras
+def test_two_processes_share_one_sqlite_study(tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text("optimizer: [adam, sgd]\nprune_ratio: {uniform: [0, 0.9]}\n")
+    cmd = [sys.executable, "-m", "workbench", "search", "--space", str(space), "--sampler",
+           "random", "--trials", "2", "--objective", "test_accuracy:max", "--storage",
+           f"sqlite:///{tmp_path}/shared.db", "--study", "shared", "--runs-dir",
+           str(tmp_path / "runs"), "--dataset", "digits", "--epochs", "1",
+           "--max-train-samples", "300", "--hidden-units", "16"]
+    procs = [subprocess.Popen([*cmd, "--sampler-seed", str(i)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    import optuna
+
+    study = optuna.load_study(study_name="shared", storage=f"sqlite:///{tmp_path}/shared.db")
+    assert len(study.trials) == 4
+    assert len(wb.RunStore(tmp_path / "runs")) == 4

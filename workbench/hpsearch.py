@@ -1,0 +1,464 @@
+"""Search over ExperimentConfig fields with Optuna: grid, random, TPE, GP, CMA-ES and NSGA-II.
+
+Every trial is an ordinary ``wb.run`` recorded in the RunStore (its run id is kept as the trial's
+``run_id`` attribute), so the panel, the comparison view and the reports see it. With one
+objective, poor trials stop early (Optuna's median pruner, fed the validation accuracy at each
+epoch end); with several, the result is a Pareto front.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.config import FIELDS, ExperimentConfig
+from workbench.exceptions import ConfigError, UnknownFieldError, WorkbenchError, did_you_mean
+
+SAMPLERS = ("grid", "random", "tpe", "gp", "cmaes", "nsga2")
+OBJECTIVE_METRICS = ("test_accuracy", "test_loss", "size_bytes_packed", "size_bytes_float32",
+                     "compression_ratio", "params", "sparsity", "train_time_s",
+                     "packed_accuracy")
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """A float range ``[low, high]`` (``log=True``: sampled on a log scale)."""
+
+    low: float
+    high: float
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """An integer range ``[low, high]`` with a ``step``."""
+
+    low: int
+    high: int
+    step: int = 1
+
+
+def uniform(low: float, high: float) -> Uniform:
+    """A float range for a search space.
+
+    Example:
+        >>> import workbench as wb
+        >>> wb.uniform(0, 0.95)
+        Uniform(low=0, high=0.95, log=False)
+    """
+    return Uniform(low, high)
+
+
+def loguniform(low: float, high: float) -> Uniform:
+    """A float range sampled on a log scale (both bounds > 0).
+
+    Example:
+        >>> import workbench as wb
+        >>> wb.loguniform(1e-4, 1e-1).log
+        True
+    """
+    return Uniform(low, high, log=True)
+
+
+def intrange(low: int, high: int, step: int = 1) -> IntRange:
+    """An integer range for a search space.
+
+    Example:
+        >>> import workbench as wb
+        >>> wb.intrange(2, 20, 2)
+        IntRange(low=2, high=20, step=2)
+    """
+    return IntRange(low, high, step)
+
+
+class SearchSpace:
+    """What a search may change: config field -> list of values, or a range.
+
+    Lists are categorical (any field); ranges (:func:`uniform`, :func:`loguniform`,
+    :func:`intrange`) are for numeric fields without fixed choices. Every value is checked like
+    ExperimentConfig checks it.
+
+    Example:
+        >>> import workbench as wb
+        >>> space = wb.SearchSpace({"optimizer": ["adam", "sgd"],
+        ...                         "learning_rate": wb.loguniform(1e-4, 1e-1),
+        ...                         "hidden_units": [[64], [128, 64]]})
+        >>> sorted(space.names)
+        ['hidden_units', 'learning_rate', 'optimizer']
+    """
+
+    def __init__(self, space: Mapping[str, Any]) -> None:
+        if not isinstance(space, Mapping) or not space:
+            raise ConfigError("space", space, "a non-empty mapping of config fields to a list "
+                              "of values or a range")
+        self.params: dict[str, Any] = {}
+        for name, dist in space.items():
+            if name not in FIELDS:
+                raise UnknownFieldError(
+                    name, message=f"search space: unknown config field {name!r}"
+                    f"{did_you_mean(name, FIELDS)}; valid fields: {', '.join(FIELDS)}")
+            self.params[name] = _check_dist(name, dist)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.params)
+
+    @classmethod
+    def from_yaml(cls, source: str | Path) -> SearchSpace:
+        """Read ``name: [values]`` or ``name: {uniform|loguniform|int: [low, high]}`` YAML."""
+        import yaml
+
+        text = Path(source).read_text() if isinstance(source, Path) or (
+            isinstance(source, str) and "\n" not in source and source.endswith(
+                (".yaml", ".yml"))) else source
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ConfigError("space", str(source), f"valid YAML ({e})") from None
+        if not isinstance(data, dict):
+            raise ConfigError("space", data, "a YAML mapping of config fields")
+        out = {}
+        for name, v in data.items():
+            if isinstance(v, dict) and len(v) == 1:
+                (kind, bounds), = v.items()
+                makers = {"uniform": uniform, "loguniform": loguniform, "int": intrange}
+                if kind not in makers or not isinstance(bounds, list) or len(bounds) not in (2, 3):
+                    raise ConfigError(name, v, "a list of values, or {uniform|loguniform|int: "
+                                      "[low, high]}")
+                out[name] = makers[kind](*bounds)
+            else:
+                out[name] = v
+        return cls(out)
+
+    def grid(self) -> dict[str, list[Any]]:
+        """The grid of every categorical field (ranges cannot be searched exhaustively)."""
+        for name, d in self.params.items():
+            if not isinstance(d, list):
+                raise ConfigError(name, d, "a list of values with sampler='grid' (a range has "
+                                  "no finite grid)")
+        return {n: [_encode(v) for v in d] for n, d in self.params.items()}
+
+
+def _check_dist(name: str, dist: Any) -> Any:
+    spec = FIELDS[name]
+    if isinstance(dist, Uniform | IntRange):
+        if spec.choices is not None or spec.kind not in ("int", "float"):
+            raise ConfigError(name, dist, f"a list of values (it is a {spec.kind} field"
+                              + (" with fixed choices" if spec.choices else "") + ")")
+        if not dist.low < dist.high:
+            raise ConfigError(name, dist, "a range with low < high")
+        if isinstance(dist, Uniform) and dist.log and dist.low <= 0:
+            raise ConfigError(name, dist, "a log range with both bounds > 0")
+        if spec.kind == "int" and isinstance(dist, Uniform):
+            raise ConfigError(name, dist, "an integer range (wb.intrange) or a list")
+        for bound in (dist.low, dist.high):
+            spec.check(bound)
+        return dist
+    if isinstance(dist, list | tuple) and dist:
+        return [spec.check(v) for v in dist]
+    raise ConfigError(name, dist, "a non-empty list of values or a range (wb.uniform, "
+                      "wb.loguniform, wb.intrange)")
+
+
+def _encode(v: Any) -> Any:
+    """Optuna categorical choices must be primitives: lists travel as JSON text."""
+    return json.dumps(list(v)) if isinstance(v, tuple | list) else v
+
+
+def _decode(name: str, v: Any) -> Any:
+    return json.loads(v) if FIELDS[name].kind in ("int_list", "str_list") else v
+
+
+def parse_objectives(objectives: Sequence[str] | str) -> list[tuple[str, str]]:
+    """``["test_accuracy:max", ...]`` -> ``[("test_accuracy", "maximize"), ...]``.
+
+    Example:
+        >>> from workbench.hpsearch import parse_objectives
+        >>> parse_objectives(["test_accuracy:max", "size_bytes_packed:min"])
+        [('test_accuracy', 'maximize'), ('size_bytes_packed', 'minimize')]
+    """
+    if isinstance(objectives, str):
+        objectives = [objectives]
+    if not objectives:
+        raise ConfigError("objectives", objectives, "at least one METRIC:max|min")
+    out = []
+    for item in objectives:
+        metric, _, direction = str(item).partition(":")
+        if metric not in OBJECTIVE_METRICS:
+            raise ConfigError("objective", item, "METRIC:max|min with METRIC one of: "
+                              + ", ".join(OBJECTIVE_METRICS)
+                              + did_you_mean(metric, OBJECTIVE_METRICS))
+        d = {"max": "maximize", "maximize": "maximize", "min": "minimize",
+             "minimize": "minimize"}.get(direction)
+        if d is None:
+            raise ConfigError("objective", item, "METRIC:max or METRIC:min")
+        out.append((metric, d))
+    return out
+
+
+def _sampler(name: str, space: SearchSpace, seed: int, n_objectives: int) -> Any:
+    import optuna
+
+    if name not in SAMPLERS:
+        raise ConfigError("sampler", name, "one of: " + ", ".join(SAMPLERS)
+                          + did_you_mean(name, SAMPLERS))
+    if name == "grid":
+        return optuna.samplers.GridSampler(space.grid(), seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
+    if n_objectives > 1:
+        raise ConfigError("sampler", name, f"'tpe', 'random', 'grid' or 'nsga2' with "
+                          f"{n_objectives} objectives ({name} optimizes one)")
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    try:
+        import torch  # noqa: F401  (Optuna's GPSampler needs it)
+    except ImportError:
+        raise ConfigError("sampler", "gp", "available only with PyTorch installed "
+                          "(pip install torch); use 'tpe' for Bayesian optimization "
+                          "without it") from None
+    return optuna.samplers.GPSampler(seed=seed)
+
+
+def _storage(url: str | None) -> Any:
+    import optuna
+
+    if url is None:
+        return None
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    import time
+
+    for attempt in range(6):  # processes starting together race to create the tables
+        try:
+            return optuna.storages.RDBStorage(url)
+        except Exception as e:
+            transient = "UNIQUE constraint" in str(e) or "already exists" in str(e) or (
+                "database is locked" in str(e))
+            if transient and attempt < 5:
+                time.sleep(0.3 * (attempt + 1))
+                continue
+            raise ConfigError("storage", url, f"a database URL Optuna can open, e.g. "
+                              f"sqlite:///runs/search.db ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0][:200]})") from None
+    raise AssertionError("unreachable")
+
+
+def _open_study(storage: str | None, name: str, directions: list[str], sampler: Any,
+                pruner: Any) -> Any:
+    """Create or load a study; processes starting together on one new database may race to
+    create its tables or the study, so that is retried."""
+    import time
+
+    import optuna
+
+    for attempt in range(6):
+        try:
+            return optuna.create_study(storage=_storage(storage), study_name=name,
+                                       directions=directions, sampler=sampler, pruner=pruner,
+                                       load_if_exists=True)
+        except ConfigError:
+            raise
+        except Exception:
+            if attempt == 5:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class SearchResult:
+    """A finished (or interrupted) search: the Optuna study and its trials as a table."""
+
+    study: Any
+    objectives: list[tuple[str, str]]
+
+    def table(self) -> Any:
+        """One row per trial: number, state, parameters, objective values, run id."""
+        import pandas as pd
+
+        rows = []
+        for t in self.study.trials:
+            row = {"trial": t.number, "state": t.state.name,
+                   "run_id": t.user_attrs.get("run_id")}
+            row.update({k: _decode(k, v) for k, v in t.params.items()})
+            values = t.values or [None] * len(self.objectives)
+            row.update({m: v for (m, _), v in zip(self.objectives, values, strict=True)})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def pareto(self) -> Any:
+        """The non-dominated completed trials (the best one with a single objective)."""
+        best = {t.number for t in self.study.best_trials}
+        df = self.table()
+        return df[df.trial.isin(best)].reset_index(drop=True)
+
+    def figures(self) -> dict[str, Any]:
+        """Optimization history, Pareto front (2 objectives), importance, parallel coordinates."""
+        import optuna.visualization as ov
+
+        from workbench import figures
+
+        out = {}
+        done = self.table()
+        done = done[done.state == "COMPLETE"]
+        names = [m for m, _ in self.objectives]
+        if len(names) == 1:
+            out["history"] = ov.plot_optimization_history(self.study, target_name=names[0])
+        elif len(names) == 2 and len(done):
+            size = [m for m in names if m.startswith("size") or m == "params"]
+            acc = [m for m in names if m not in size]
+            if size and acc:
+                out["pareto"] = figures.pareto(done, x=size[0], y=acc[0], label="run_id")
+        if len(done) >= 3 and len(self.study.best_trials):
+            import warnings
+
+            from optuna.importance import FanovaImportanceEvaluator
+
+            for i, name in enumerate(names):
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        out[f"importance_{name}"] = ov.plot_param_importances(
+                            self.study, evaluator=FanovaImportanceEvaluator(seed=0),
+                            target=lambda t, i=i: t.values[i], target_name=name)
+                except Exception:  # too few distinct trials for an importance estimate
+                    pass
+            out["parallel"] = ov.plot_parallel_coordinate(
+                self.study, target=lambda t: t.values[0], target_name=names[0])
+        return out
+
+
+def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
+           space: SearchSpace | Mapping[str, Any],
+           objectives: Sequence[str] | str = ("test_accuracy:max", "size_bytes_packed:min"),
+           sampler: str = "tpe", n_trials: int = 20, timeout: float | None = None,
+           storage: str | None = "sqlite:///runs/search.db", study_name: str | None = None,
+           store: Any = "runs", seed: int = 0, prune: bool = True,
+           progress: bool = True) -> SearchResult:
+    """Search ``space`` around ``base_config`` for the best runs.
+
+    Args:
+        base_config: the fixed settings; each trial replaces the space's fields.
+        space: a :class:`SearchSpace` or the mapping to build one.
+        objectives: ``METRIC:max|min`` strings; two or more give a Pareto front.
+        sampler: ``grid``, ``random``, ``tpe`` (Bayesian), ``gp`` (Gaussian process; needs
+            PyTorch), ``cmaes`` or ``nsga2`` (evolutionary).
+        n_trials / timeout: the budget (this call's; a resumed study keeps its old trials).
+        storage: an Optuna storage URL; the same URL and ``study_name`` resume a study, and
+            several processes can work on it at once. None = in memory.
+        store: the RunStore (or folder) where every trial's run is recorded.
+        prune: with one objective, stop poor trials early (median pruner on val accuracy).
+
+    A trial whose run fails or diverges is recorded as failed and the search goes on.
+
+    Example:
+        >>> import workbench as wb
+        >>> res = wb.search(wb.ExperimentConfig(epochs=3),
+        ...                 {"optimizer": ["adam", "sgd"], "prune_ratio": wb.uniform(0, 0.9)},
+        ...                 sampler="nsga2", n_trials=8)                     # doctest: +SKIP
+        >>> res.pareto()                                                      # doctest: +SKIP
+    """
+    import optuna
+
+    from workbench.runs import RunStore
+    from workbench.training.experiment import _coerce_config
+
+    base = _coerce_config(base_config)
+    space = space if isinstance(space, SearchSpace) else SearchSpace(space)
+    objs = parse_objectives(objectives)
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ConfigError("n_trials", n_trials, "an integer >= 1")
+    smp = _sampler(sampler, space, seed, len(objs))
+    for name, d in space.params.items():  # every categorical value must combine with base
+        if isinstance(d, list):
+            for v in d:
+                base.replace(**{name: v})
+    run_store = store if isinstance(store, RunStore) else RunStore(store)
+    # early stopping reports validation accuracy: only meaningful for an accuracy objective
+    prune = prune and len(objs) == 1 and objs[0] in (("test_accuracy", "maximize"),
+                                                      ("packed_accuracy", "maximize"))
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+              if prune else optuna.pruners.NopPruner())
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    name = study_name or f"{base.label}-{sampler}-" + "-".join(m for m, _ in objs)
+    study = _open_study(storage, name, [d for _, d in objs], smp, pruner)
+
+    def objective(trial: Any) -> Any:
+        from workbench.exceptions import RunFailed
+        from workbench.training.experiment import run
+
+        params = {}
+        for pname, d in space.params.items():
+            if isinstance(d, list):
+                params[pname] = _decode(pname, trial.suggest_categorical(
+                    pname, [_encode(v) for v in d]))
+            elif isinstance(d, IntRange):
+                params[pname] = trial.suggest_int(pname, d.low, d.high, step=d.step)
+            else:
+                params[pname] = trial.suggest_float(pname, d.low, d.high, log=d.log)
+        try:
+            cfg = base.replace(**params, run_name=f"{name}-t{trial.number}")
+        except ConfigError as e:  # an impossible combination is a failed trial, not a crash
+            trial.set_user_attr("error", str(e))
+            raise
+        callbacks = [_PruningCallback(trial)] if prune else []
+        try:
+            result = run(cfg, store=run_store, verbose=False, callbacks=callbacks)
+        except RunFailed as e:
+            trial.set_user_attr("run_id", e.result.run_id if e.result else None)
+            raise
+        trial.set_user_attr("run_id", result.run_id)
+        if callbacks and callbacks[0].pruned:
+            raise optuna.TrialPruned(f"stopped at epoch {callbacks[0].pruned}")
+        if result.status != "completed":
+            raise WorkbenchError(f"trial run {result.run_id} {result.status}")
+        values = [result.metrics.get(m) for m, _ in objs]
+        if any(v is None or not math.isfinite(v) for v in values):
+            raise WorkbenchError(f"trial run {result.run_id} has no finite {objs}")
+        return values[0] if len(values) == 1 else values
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_trials, desc=f"search ({sampler})", unit="trial")
+    cbs = [lambda _s, _t: bar.update(1)] if bar is not None else []
+    try:
+        study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=(Exception,),
+                       callbacks=cbs, gc_after_trial=True)
+    finally:
+        if bar is not None:
+            bar.close()
+    return SearchResult(study, objs)
+
+
+def _PruningCallback(trial: Any) -> Any:
+    from workbench._tf import keras
+
+    class PruningCallback(keras.callbacks.Callback):
+        """Report val (or train) accuracy each epoch; stop the run if Optuna says prune."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.pruned: int | None = None
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            logs = logs or {}
+            value = logs.get("val_accuracy", logs.get("accuracy"))
+            if value is None:
+                return
+            trial.report(float(value), epoch)
+            if trial.should_prune():
+                self.pruned = epoch + 1
+                self.model.stop_training = True
+
+    return PruningCallback()
