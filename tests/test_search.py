@@ -144,3 +144,35 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     study = optuna.load_study(study_name="shared", storage=f"sqlite:///{tmp_path}/shared.db")
     assert len(study.trials) == 4
     assert len(wb.RunStore(tmp_path / "runs")) == 4
+
+
+@pytest.mark.keras
+def test_search_view_fills_the_pareto_chart_and_stops(tmp_path):
+    panel = wb.widgets.ControlPanel(store=tmp_path / "runs")
+    view = wb.widgets.SearchView(wb.ExperimentConfig(**TINY),
+                                 {"prune_ratio": wb.uniform(0, 0.9)}, store=tmp_path / "runs",
+                                 panel=panel)
+    view.trials.value = 50
+    view.start()
+    import time
+
+    deadline = time.monotonic() + 120
+    while getattr(view, "done", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert view.stop() is True
+    view.wait(120)
+    assert 2 <= view.done < 50 and "stopped after" in view.status_html.value
+    shown = [c for t in view.compare.pareto_fig.data for c in (t.customdata or [])]
+    assert len(shown) == view.done
+    view.compare.show(shown[0])
+    view.compare._load_selected()  # into the control panel
+    assert panel.config.prune_ratio == wb.RunStore(tmp_path / "runs").load(
+        shown[0]).config.prune_ratio
+
+
+@pytest.mark.notebook
+def test_search_notebook_runs_headless(tmp_path):
+    r = wb.run_notebook(ROOT / "notebooks" / "07_search.ipynb",
+                        {"trials": 3, "epochs": 1, "sampler": "nsga2"}, tmp_path / "nb")
+    assert r.status == "completed", r.error
+    assert r.results["trials"] == 3 and r.results["pareto_size"] >= 1

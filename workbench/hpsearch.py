@@ -343,7 +343,8 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
            sampler: str = "tpe", n_trials: int = 20, timeout: float | None = None,
            storage: str | None = "sqlite:///runs/search.db", study_name: str | None = None,
            store: Any = "runs", seed: int = 0, prune: bool = True,
-           progress: bool = True) -> SearchResult:
+           progress: bool = True, stop: Any = None,
+           on_trial: Any = None) -> SearchResult:
     """Search ``space`` around ``base_config`` for the best runs.
 
     Args:
@@ -357,6 +358,8 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
             several processes can work on it at once. None = in memory.
         store: the RunStore (or folder) where every trial's run is recorded.
         prune: with one objective, stop poor trials early (median pruner on val accuracy).
+        stop: a ``threading.Event``; once set, no new trial starts (the running one finishes).
+        on_trial: called with each finished Optuna trial (e.g. to refresh a view).
 
     A trial whose run fails or diverges is recorded as failed and the search goes on.
 
@@ -431,7 +434,15 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_trials, desc=f"search ({sampler})", unit="trial")
-    cbs = [lambda _s, _t: bar.update(1)] if bar is not None else []
+    def after_trial(st: Any, trial: Any) -> None:
+        if bar is not None:
+            bar.update(1)
+        if on_trial is not None:
+            on_trial(trial)
+        if stop is not None and stop.is_set():
+            st.stop()
+
+    cbs = [after_trial]
     try:
         study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=(Exception,),
                        callbacks=cbs, gc_after_trial=True)

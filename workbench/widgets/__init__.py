@@ -10,6 +10,6 @@ Example:
 """
 
 from workbench.widgets.liveplot import BoundedSeries, LivePlot
-from workbench.widgets.panel import CompareView, ControlPanel, compare
+from workbench.widgets.panel import CompareView, ControlPanel, SearchView, compare
 
-__all__ = ["BoundedSeries", "CompareView", "ControlPanel", "LivePlot", "compare"]
+__all__ = ["BoundedSeries", "CompareView", "ControlPanel", "LivePlot", "SearchView", "compare"]

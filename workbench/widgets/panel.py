@@ -633,3 +633,112 @@ def compare(store: RunStore | str | Path = "runs") -> CompareView:
         >>> view = wb.widgets.compare("runs")     # doctest: +SKIP
     """
     return CompareView(store if isinstance(store, RunStore) else RunStore(store))
+
+
+class SearchView:
+    """Start and stop a search, watch its Pareto front fill in, load a trial into a panel.
+
+    The trials are ordinary runs in ``store``, so the view is a :class:`CompareView` of the
+    store, refreshed as each trial finishes; clicking a point shows its commands and (with
+    ``panel``) loads its config into the controls.
+
+    Example:
+        >>> import workbench as wb
+        >>> view = wb.widgets.SearchView(wb.ExperimentConfig(epochs=3),
+        ...                              {"prune_ratio": wb.uniform(0, 0.9)},
+        ...                              store="runs")                   # doctest: +SKIP
+        >>> view.start(); view.wait()                                    # doctest: +SKIP
+    """
+
+    def __init__(self, base: ExperimentConfig, space: Any,
+                 objectives: Any = ("test_accuracy:max", "size_bytes_packed:min"),
+                 store: RunStore | str | Path = "runs", storage: str | None = None,
+                 study_name: str | None = None, panel: ControlPanel | None = None) -> None:
+        from workbench.hpsearch import SAMPLERS, SearchSpace, parse_objectives
+
+        self.base = base
+        self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
+        self.objectives = parse_objectives(objectives)
+        self.store = store if isinstance(store, RunStore) else RunStore(store)
+        self.storage, self.study_name = storage, study_name
+        self.result: Any = None
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.sampler = W.Dropdown(options=list(SAMPLERS), value="nsga2" if len(
+            self.objectives) > 1 else "tpe", description="sampler", style=_STYLE)
+        self.trials = W.BoundedIntText(value=12, min=1, max=10000, description="trials",
+                                       style=_STYLE)
+        self.start_button = W.Button(description="Start search", button_style="success",
+                                     icon="play")
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop",
+                                    disabled=True)
+        self.start_button.on_click(lambda _b: self.start())
+        self.stop_button.on_click(lambda _b: self.stop())
+        self.status_html = W.HTML("<b>search:</b> ready")
+        self.compare = CompareView(self.store, load=panel.load_config if panel else None)
+        self.widget = W.VBox([W.HBox([self.sampler, self.trials]),
+                              W.HBox([self.start_button, self.stop_button]), self.status_html,
+                              self.compare.widget])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> bool:
+        """Start the search in a background thread; False if one is running."""
+        if self.running:
+            self.status_html.value = "<b>search:</b> already running"
+            return False
+        self._stop = threading.Event()
+        self.start_button.disabled, self.stop_button.disabled = True, False
+        self.done = 0
+        self._thread = threading.Thread(target=self._search, daemon=True, name="wb-search")
+        self._thread.start()
+        return True
+
+    def _search(self) -> None:
+        from workbench.hpsearch import search
+
+        total = self.trials.value
+
+        def on_trial(trial: Any) -> None:
+            self.done += 1
+            self.status_html.value = (f"<b>search:</b> {self.done} of {total} trials "
+                                      f"({html.escape(trial.state.name.lower())} last)")
+            self.compare.refresh()
+
+        try:
+            self.result = search(self.base, self.space, [f"{m}:{d[:3]}" for m, d in
+                                                         self.objectives],
+                                 sampler=self.sampler.value, n_trials=total,
+                                 storage=self.storage, study_name=self.study_name,
+                                 store=self.store, progress=False, stop=self._stop,
+                                 on_trial=on_trial)
+            word = "stopped" if self._stop.is_set() else "finished"
+            self.status_html.value = f"<b>search:</b> {word} after {self.done} trials"
+        except Exception as e:  # shown, never lost in a thread
+            self.error = f"{type(e).__name__}: {e}"
+            self.status_html.value = (f"<b>search:</b> <span style='color:#c62828'>"
+                                      f"{html.escape(self.error)}</span>")
+        finally:
+            self.start_button.disabled, self.stop_button.disabled = False, True
+
+    def stop(self) -> bool:
+        """Start no new trial (the running one finishes); False if none runs."""
+        if not self.running:
+            self.status_html.value = "<b>search:</b> nothing to stop"
+            return False
+        self._stop.set()
+        self.status_html.value = "<b>search:</b> stopping after the current trial..."
+        return True
+
+    def wait(self, timeout: float | None = None) -> Any:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.result
