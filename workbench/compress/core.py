@@ -164,10 +164,13 @@ def polynomial_sparsity(step: int, target: float, begin: int, end: int) -> float
 
 
 def _smallest(scores: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of exactly ``k`` smallest entries (stable on ties)."""
-    drop = np.zeros(scores.size, dtype=bool)
-    if k > 0:
-        drop[np.argsort(scores.ravel(), kind="stable")[:k]] = True
+    """Boolean mask of exactly ``k`` smallest entries (O(n) selection, not a sort)."""
+    flat = scores.ravel()
+    drop = np.zeros(flat.size, dtype=bool)
+    if k >= flat.size:
+        drop[:] = True
+    elif k > 0:
+        drop[np.argpartition(flat, k - 1)[:k]] = True
     return drop.reshape(scores.shape)
 
 
@@ -193,7 +196,7 @@ def unstructured_masks(kernels: dict[str, np.ndarray], sparsity: float,
     for name in names:
         a = np.abs(kernels[name]).ravel().astype(np.float64)
         keep = max(1, math.ceil(0.01 * a.size))
-        a[np.argsort(a, kind="stable")[-keep:]] = np.inf  # protected
+        a[np.argpartition(a, a.size - keep)[a.size - keep:]] = np.inf  # protected
         scores.append(a)
     flat = np.concatenate(scores)
     total = flat.size
@@ -247,9 +250,10 @@ class PruningScheduler(keras.callbacks.Callback):
     """Raise the sparsity of a wrapped model's masks along a schedule during ``fit``.
 
     ``model`` is the wrapped model whose masks change (default: the model being fit; pass the
-    student when fitting a distiller). The masks are updated at most about 50 times over the
-    pruning window (each time the scheduled sparsity has grown by 1/50 of the target) and once
-    more at the window's end, where the target is reached exactly. Between updates the
+    student when fitting a distiller). The masks are updated about 16 times over the pruning
+    window (each time the scheduled sparsity has grown by 1/16 of the target, as Zhu & Gupta
+    update every few hundred steps) and at the window's end, where the target is reached
+    exactly; an update costs ~15 ms for LeNet-300-100's 266k weights. Between updates the
     :class:`MaskConstraint` keeps pruned weights at zero inside the compiled train step.
     """
 
@@ -274,7 +278,7 @@ class PruningScheduler(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
         s = self.sparsity_at(self.step)
-        if s > self.current and (s - self.current >= self.target / 50 or s == self.target):
+        if s > self.current and (s - self.current >= self.target / 16 or s == self.target):
             apply_masks(self.target_model or self.model, s, self.scope, self.structure)
             self.current = s
         self.step += 1
