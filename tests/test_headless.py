@@ -170,3 +170,19 @@ def test_report_renders_offline_in_chromium(tmp_path):
         browser.close()
     assert external == []
     assert os.path.exists(out / "results.csv")
+
+
+@pytest.mark.notebook
+def test_live_telemetry_notebook_ends_with_a_static_figure_in_the_html(tmp_path):
+    """Without a frontend the LivePlot's display becomes a static go.Figure, which the HTML
+    export renders offline (plotly.js inlined)."""
+    r = wb.run_notebook(NOTEBOOKS / "live_telemetry.ipynb", {"epochs": 2, "background": False},
+                        tmp_path / "live")
+    assert r.status == "completed", r.error
+    nb = json.loads((tmp_path / "live" / "notebook.ipynb").read_text())
+    mimes = [set(o.get("data", {})) for c in nb["cells"] if c["cell_type"] == "code"
+             for o in c["outputs"]]
+    assert any("application/vnd.plotly.v1+json" in m for m in mimes)
+    assert not any("application/vnd.jupyter.widget-view+json" in m for m in mimes)
+    html = (tmp_path / "live" / "notebook.html").read_text()
+    assert "Plotly.newPlot" in html or "plotly.js" in html.lower()

@@ -182,7 +182,7 @@ class LivePlot:
             if urgent or time.monotonic() - self._last_flush >= self.min_interval:
                 self.flush()
         if kind == "run_end" and self.static_on_end and self._handle is not None:
-            self._handle.update(self.static_figure())
+            self._handle.update(self.static_bundle(), raw=True)
 
     def _add_run(self, run_id: str, event: dict[str, Any]) -> None:
         import plotly.graph_objects as go
@@ -233,6 +233,19 @@ class LivePlot:
         with self._lock:
             fig = go.Figure(self.figure)
         return fig
+
+    def static_bundle(self) -> dict[str, Any]:
+        """The static figure as a display bundle that replaces the live view in place: the
+        plotly mimetype for JupyterLab, and HTML with plotly.js inlined for static exports
+        (nbconvert), so the chart renders offline wherever the notebook goes."""
+        import json
+
+        import plotly.io as pio
+
+        fig = self.static_figure()
+        return {"application/vnd.plotly.v1+json": json.loads(pio.to_json(fig)),
+                "text/html": pio.to_html(fig, include_plotlyjs=True, full_html=False),
+                "text/plain": f"<LivePlot: {len(self._runs)} run(s)>"}
 
     def close(self) -> None:
         """Sinks may be closed by MetricStream at run end; a LivePlot stays usable."""
