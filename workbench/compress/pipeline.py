@@ -158,7 +158,9 @@ def export_all(cfg: ExperimentConfig, final: Any, run_dir: Path | None, x_train:
             path = run_dir / "model.wbz"
             atomic_write_bytes(path, data)
             restored = unpack(path)
-            pred = restored.predict(x_test, batch_size=1024, verbose=0)
+            # eager calls: a tf.function per restored model would retrace (and warn) each run
+            pred = np.concatenate([np.asarray(restored(x_test[i: i + 1024], training=False))
+                                   for i in range(0, len(x_test), 1024)])
             out["packed_accuracy"] = float(np.mean(pred.argmax(-1) == y_test))
     for kind in cfg.export:
         if kind not in TFLITE_KINDS:
