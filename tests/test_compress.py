@@ -80,12 +80,13 @@ def test_distinct_values_per_group_at_most_2_pow_bits(bits, granularity):
 
 
 def test_qat_beats_ptq_at_4_bits():
-    """Mean over 3 seeds (a single seed can go either way by chance at high accuracy)."""
+    """Mean over 3 seeds, per-tensor grids (a single seed can go either way at this size:
+    measured 91.67% vs 91.11%; runs are bit-identical on CPU, so this is not flaky)."""
     accs = {"ptq": [], "qat": []}
     for seed in range(3):
         for mode in accs:
             cfg = wb.ExperimentConfig(dataset="digits", model="mlp", hidden_units=[32],
-                                      epochs=10, seed=seed, quant_bits=3,
+                                      epochs=10, seed=seed, quant_bits=4,
                                       quant_granularity="per_tensor", quant_mode=mode)
             accs[mode].append(wb.run(cfg, store=False, verbose=False)
                               .metrics["test_accuracy"])
