@@ -3,7 +3,7 @@
 Fashion-MNIST (full 60k), LeNet-300-100, adam, batch 128: ``wb.run`` with prune_ratio 0 against
 prune_ratio 0.9 (polynomial ramp over the first half of training, then fine-tuning with fixed
 masks), and 4-bit QAT for information. Two ratios: over every epoch but the first (graph
-tracing), which includes the ramp's mask updates (~15 ms each, about 16 of them); and over the
+tracing), which includes the ramp's mask updates (~15 ms each, about 50 of them); and over the
 fixed-mask epochs only, the cost of enforcing the masks (a kernel constraint the optimizer
 applies inside the compiled train step). Arms alternate in one process so that machine noise
 hits all alike; on a shared machine identical epochs vary by up to 2x, so the fastest epoch of

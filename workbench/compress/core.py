@@ -250,11 +250,13 @@ class PruningScheduler(keras.callbacks.Callback):
     """Raise the sparsity of a wrapped model's masks along a schedule during ``fit``.
 
     ``model`` is the wrapped model whose masks change (default: the model being fit; pass the
-    student when fitting a distiller). The masks are updated about 16 times over the pruning
-    window (each time the scheduled sparsity has grown by 1/16 of the target, as Zhu & Gupta
-    update every few hundred steps) and at the window's end, where the target is reached
-    exactly; an update costs ~15 ms for LeNet-300-100's 266k weights. Between updates the
-    :class:`MaskConstraint` keeps pruned weights at zero inside the compiled train step.
+    student when fitting a distiller). The masks are updated about 50 times over the pruning
+    window (each time the scheduled sparsity has grown by 1/50 of the target) and at the
+    window's end, where the target is reached exactly; an update costs ~15 ms for
+    LeNet-300-100's 266k weights. Fewer, coarser updates gave a bigger artifact at equal
+    sparsity: 16 updates 8,697 B vs 50 updates 7,765 B (tfmot tutorial CNN, 80%, 8 bits).
+    Between updates the :class:`MaskConstraint` keeps pruned weights at zero inside the
+    compiled train step.
     """
 
     def __init__(self, target: float, begin_step: int, end_step: int, *,
@@ -278,7 +280,7 @@ class PruningScheduler(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
         s = self.sparsity_at(self.step)
-        if s > self.current and (s - self.current >= self.target / 16 or s == self.target):
+        if s > self.current and (s - self.current >= self.target / 50 or s == self.target):
             apply_masks(self.target_model or self.model, s, self.scope, self.structure)
             self.current = s
         self.step += 1
