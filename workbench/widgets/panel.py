@@ -443,9 +443,9 @@ def _halt_notice_class() -> type:
             super().__init__()
             self.panel = panel
 
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if self.panel._stop_event.is_set():  # batches that ended after Stop was pressed
-                self.panel.batches_after_stop += 1
+        def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+            if self.panel._stop_event.is_set():  # batches *started* after Stop was pressed:
+                self.panel.batches_after_stop += 1  # 0, or 1 if Stop came mid-callbacks
 
         def on_train_end(self, logs: Any = None) -> None:
             p = self.panel
