@@ -219,12 +219,12 @@ def _sampler(name: str, space: SearchSpace, seed: int, n_objectives: int) -> Any
                           f"{n_objectives} objectives ({name} optimizes one)")
     if name == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-    try:
-        import torch  # noqa: F401  (Optuna's GPSampler needs it)
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:  # Optuna's GPSampler needs PyTorch
         raise ConfigError("sampler", "gp", "available only with PyTorch installed "
                           "(pip install torch); use 'tpe' for Bayesian optimization "
-                          "without it") from None
+                          "without it")
     return optuna.samplers.GPSampler(seed=seed)
 
 

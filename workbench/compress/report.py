@@ -43,6 +43,7 @@ def size_report(model: keras.Model, codec: str = "lzma") -> pd.DataFrame:
     from workbench.compress.pack import _compress, encode
 
     data, entries = encode(model, codec)
+    blob = _blob_of(data)  # once, not once per layer
     plain = strip(model) if any(is_twin(la) for la in model.layers) else model
     rows = []
     kern_total = kern_zero = 0
@@ -61,7 +62,7 @@ def size_report(model: keras.Model, codec: str = "lzma") -> pd.DataFrame:
         else:
             distinct = int(max((np.unique(v).size for v in values), default=0))
             bits = 32
-        packed = len(_compress(_layer_streams(data, entries, layer.name), codec))
+        packed = len(_compress(_layer_streams(blob, entries, layer.name), codec))
         rows.append({"layer": layer.name, "type": type(plain_layer).__name__, "params": params,
                      "nonzeros": nonzeros, "sparsity": 1 - nonzeros / params if params else 0.0,
                      "bits": bits, "distinct_values": distinct, "bytes_float32": params * 4,
@@ -77,13 +78,16 @@ def size_report(model: keras.Model, codec: str = "lzma") -> pd.DataFrame:
     return df
 
 
-def _layer_streams(data: bytes, entries: list[dict[str, Any]], layer: str) -> bytes:
+def _blob_of(data: bytes) -> bytes:
+    """The data streams of ``.wbz`` bytes (decompressed body after its JSON header)."""
     from workbench.compress.pack import _PREAMBLE, _decompress
 
-    codec_id = data[4]
-    raw = _decompress(data[_PREAMBLE.size:], codec_id)
+    raw = _decompress(data[_PREAMBLE.size:], data[4])
     (hlen,) = np.frombuffer(raw[:4], dtype="<u4")
-    blob = raw[4 + int(hlen):]
+    return raw[4 + int(hlen):]
+
+
+def _layer_streams(blob: bytes, entries: list[dict[str, Any]], layer: str) -> bytes:
     parts = []
     for e in entries:
         if e["layer"] == layer:
