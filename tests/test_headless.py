@@ -23,16 +23,24 @@ QUICK = {
     "06_distillation": {"epochs": 2},
 }
 
+# the teaching notebooks, with quick parameters, and the claims each one makes
+TEACHING = {
+    "10_gradient_descent": {"frames": 10, "saddle_steps": 200},
+    "11_loss_landscape": {"epochs": 4, "resolution": 9, "snapshot_every": 10},
+    "12_playground": {"epochs": 30, "every": 10, "prune_ratios": [0.0, 0.5], "bits": [4, 2]},
+    "13_compression_explained": {"epochs": 5, "sweep_bits": [8, 4, 2], "bits": [4, 2]},
+}
+
 
 # --- parameter checks: before any kernel starts (fast) ---
 
 def test_every_notebook_has_documented_parameters():
-    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+    for path in sorted(NOTEBOOKS.glob("[01]*.ipynb")):
         params = notebook_parameters(path)
         assert params, path
         for p in params.values():
             assert p.help, f"{path.name}: parameter {p.name} has no help comment"
-        if path.stem in QUICK:
+        if path.stem in QUICK or path.stem in TEACHING:
             assert "output_dir" in params
 
 
@@ -86,6 +94,31 @@ def test_notebook_runs_headless(name, tmp_path):
     html = (tmp_path / name / "notebook.html").read_text()
     assert "plotly" in html and "import workbench as wb" not in html  # code inputs hidden
     assert json.loads((tmp_path / name / "status.json").read_text())["status"] == "completed"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", sorted(TEACHING))
+def test_teaching_notebook_runs_headless_and_its_claims_hold(name, tmp_path):
+    r = wb.run_notebook(NOTEBOOKS / f"{name}.ipynb", TEACHING[name], tmp_path / name)
+    assert r.status == "completed", r.error
+    res = r.results
+    html = (tmp_path / name / "notebook.html").read_text()
+    assert "plotly" in html and "What you will see" in html and "Question to think about" in html
+    if name == "10_gradient_descent":
+        assert res["rosenbrock_steps_momentum"] < (res["rosenbrock_steps_sgd"] or 10 ** 9)
+        assert res["rosenbrock_steps_nesterov"] < (res["rosenbrock_steps_sgd"] or 10 ** 9)
+        assert res["bowl_loss_adam"] < res["bowl_loss_sgd"] / 100 and res["bowl_zigzags_sgd"] > 50
+        assert res["saddle_loss_momentum"] < res["saddle_loss_gd"]
+        assert html.count("Plotly.addFrames") >= 5  # every path figure is animated in the HTML
+    elif name == "11_loss_landscape":
+        assert res["grid_centre_loss"] == res["origin_loss"]
+        assert res["origin_loss"] == pytest.approx(res["evaluate_loss"], rel=1e-5)
+    elif name == "12_playground":
+        assert res["test_accuracy"] >= 0.95
+        assert res["quantized_max_distinct"]["2"] <= 4 and res["quantized_max_distinct"]["4"] <= 16
+    else:
+        assert res["max_distinct"]["4"] <= 16 and res["max_distinct"]["2"] <= 4
+        assert res["sparsity"] == pytest.approx(0.8, abs=0.01)
 
 
 @pytest.mark.notebook

@@ -48,7 +48,7 @@ _LAZY_ATTRS = {
     "loguniform": "workbench.hpsearch",
     "intrange": "workbench.hpsearch",
 }
-_LAZY_MODULES = ("callbacks", "sinks", "figures", "widgets", "compress", "cli")
+_LAZY_MODULES = ("callbacks", "sinks", "figures", "widgets", "compress", "cli", "teach")
 
 __all__ = ["FIELDS", "ArtifactError", "ConfigError", "DataError", "DatasetUnavailable",
            "ExperimentConfig", "FieldSpec", "ModelError", "RunFailed", "RunResult", "RunStore",
@@ -56,7 +56,7 @@ __all__ = ["FIELDS", "ArtifactError", "ConfigError", "DataError", "DatasetUnavai
            "StoreError", "UnknownFieldError", "WorkbenchError", "__version__", "callbacks", "cli",
            "compress", "datasets", "figures", "follow", "intrange", "load_dataset",
            "loguniform", "models", "report", "run", "run_notebook", "save_results",
-           "schedule_preview", "search", "sinks", "sweep", "uniform", "widgets"]
+           "schedule_preview", "search", "sinks", "sweep", "teach", "uniform", "widgets"]
 
 
 def __getattr__(name: str) -> Any:

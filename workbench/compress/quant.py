@@ -47,23 +47,48 @@ def quantize_array(w: np.ndarray, bits: int, axes: tuple[int, ...] | None,
     w = np.asarray(w, dtype=np.float32)
     if bits >= 16:
         return w.astype(np.float16).astype(np.float32)
+    return _quantize(w, bits, axes, calibrate)[0]
+
+
+def tensor_grid(w: np.ndarray, bits: int, calibrate: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-tensor quantization of ``w`` and its whole grid: ``(quantized, levels)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from workbench.compress.quant import tensor_grid
+        >>> q, levels = tensor_grid(np.linspace(-1, 1, 101), 2)
+        >>> len(levels), bool(np.isin(q, levels).all()), 0.0 in levels
+        (4, True, True)
+    """
+    w = np.asarray(w, dtype=np.float32)
+    if not 2 <= bits <= 8:
+        raise ValueError(f"bits must be 2..8, not {bits!r}")
+    q, scale, zero = _quantize(w, bits, None, calibrate)
+    return q, ((np.arange(2 ** bits) - zero) * scale).astype(np.float32)
+
+
+def _quantize(w: np.ndarray, bits: int, axes: tuple[int, ...] | None,
+              calibrate: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(quantized, scale, zero)`` of each group, the clipping chosen as documented above."""
     keep = axes is not None
     lo = w.min(axis=axes, keepdims=keep)
     hi = w.max(axis=axes, keepdims=keep)
-    if not calibrate:
-        return _apply(w, *_grid(lo, hi, bits), bits)
-    best, best_err = None, None
-    for c in _CLIPS:
+    clips = _CLIPS if calibrate else _CLIPS[-1:]
+    best = best_err = best_scale = best_zero = None
+    for c in clips:
         scale, zero = _grid(lo * c, hi * c, bits)
         q = _apply(w, scale, zero, bits)
         err = np.square(q - w).sum(axis=axes, keepdims=keep)
         if best is None:
-            best, best_err = q, err
+            best, best_err, best_scale, best_zero = q, err, scale, zero
         else:
             better = err < best_err
             best = np.where(better, q, best)
             best_err = np.where(better, err, best_err)
-    return best.astype(np.float32)
+            best_scale = np.where(better, scale, best_scale)
+            best_zero = np.where(better, zero, best_zero)
+    return best.astype(np.float32), best_scale, best_zero
 
 
 def distinct_per_group(w: np.ndarray, axes: tuple[int, ...] | None) -> np.ndarray:
