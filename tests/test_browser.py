@@ -110,3 +110,46 @@ def test_control_panel_run_stop_in_jupyterlab():
         assert lab.external == [], lab.external
     (ARTIFACTS / "control_panel_latency.json").write_text(json.dumps(figures, indent=2))
     print(figures)
+
+
+def _playground_epoch(page) -> int:
+    text = page.locator(".widget-html", has_text="test accuracy").first.inner_text()
+    m = re.match(r"\s*epoch (\d+):", text)
+    return int(m.group(1)) if m else -1
+
+
+def test_playground_trains_live_and_prunes_in_jupyterlab():
+    """12_playground.ipynb: Run trains in the background and the boundary redraws; the prune
+    slider applies to the live network; Pause stops it."""
+    require_system(CHROMIUM.exists(), "Debian's chromium")
+    require_system(importlib.util.find_spec("playwright") is not None, "playwright")
+    with jupyterlab_page(ROOT / "notebooks" / "12_playground.ipynb", ARTIFACTS) as lab:
+        page = lab.page
+        lab.run_all()
+        _body_has(page, "epoch 60: train loss", 240_000)  # the headless section has run too
+        assert _playground_epoch(page) == 0
+
+        def heat() -> str:  # the boundary heatmap's values as drawn in the page
+            return page.evaluate(
+                "() => JSON.stringify(Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                ".find(gd => gd.data && gd.data[0] && gd.data[0].type === 'heatmap').data[0].z)")
+
+        drawn = heat()
+        page.locator(".widget-button", has_text="Run").first.click()
+        deadline = time.monotonic() + 90
+        while _playground_epoch(page) < 5 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _playground_epoch(page) >= 5
+        assert heat() != drawn  # the boundary was redrawn as it trained
+        _type_into_readout(page, _control(page, "slider", "prune ratio"), "0.5")
+        page.wait_for_function(  # the widget's own status line, not the static figures below
+            "() => Array.from(document.querySelectorAll('.widget-html')).some(e =>"
+            " /^\\s*epoch \\d+:.*50% pruned/.test(e.innerText))", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "playground_running.png"))
+        page.locator(".widget-button", has_text="Pause").first.click()
+        page.locator(".widget-button", has_text="Run").first.wait_for(timeout=30_000)
+        stopped = _playground_epoch(page)
+        time.sleep(2)
+        assert _playground_epoch(page) == stopped  # paused: no more epochs
+        assert lab.widget_errors() == []
+        assert lab.external == [], lab.external

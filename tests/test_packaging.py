@@ -21,6 +21,13 @@ def test_import_workbench_does_not_import_tensorflow():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_teach_module_imports_without_tensorflow():
+    code = ("import sys; from workbench import teach; teach.surface('bowl');"
+            "print([m for m in ('tensorflow', 'keras') if m in sys.modules])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
 def test_cli_help_does_not_import_tensorflow():
     code = ("import sys; from workbench.cli import main\n"
             "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"

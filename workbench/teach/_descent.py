@@ -418,5 +418,7 @@ def loss_figure(trajectories: Mapping[str, Trajectory] | Sequence[Trajectory],
                                  if t.diverged else ""),
                                  line={"color": PALETTE[k % len(PALETTE)]}))
     fig.update_layout(title=title, template="plotly_white", height=360, xaxis_title="step",
-                      yaxis_title="f(w)", yaxis_type="log" if floor > 0 else "linear")
+                      yaxis_title="f(w)", yaxis_type="log" if floor > 0 else "linear",
+                      legend={"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.02,
+                              "yanchor": "bottom"}, margin={"t": 90})
     return fig

@@ -64,6 +64,8 @@ class DescentExplorer:
             w.style, w.layout = style, lay
             if hasattr(w, "continuous_update"):
                 w.continuous_update = False
+        for key in ("schedule", "batch"):
+            self.controls[key].style = {"description_width": "100px", "button_width": "72px"}
         self._quiet = False
         self.controls["surface"].observe(self._new_surface, names="value")
         for k, w in self.controls.items():
@@ -112,10 +114,12 @@ class DescentExplorer:
             self.map.data = ()
             self.map.add_traces(list(fig.data))
             self.map.layout = fig.layout
+            self.map.layout.update(width=640, height=460)
         with self.losses.batch_update():
             self.losses.data = ()
             self.losses.add_traces(list(losses.data))
             self.losses.layout = losses.layout
+            self.losses.layout.update(width=640, height=300)
         rules = [c["batch"]] + list(c["optimizers"]) + (
             ["inverse_sqrt"] if c["schedule"] == "inverse_sqrt" else [])
         self.formulas.value = "<br>".join(f"<b>{r}</b>: $${FORMULAS[r]}$$" for r in rules)

@@ -256,6 +256,11 @@ class Playground:
         p = self.predict_proba(np.c_[gx.ravel(), gy.ravel()]).reshape(gx.shape)
         return xs, ys, p
 
+    def _compression_label(self) -> str:
+        return ", ".join(p for p in (f"{self.prune_ratio:.0%} pruned" if self.prune_ratio
+                                     else "", f"{self.quant_bits}-bit" if self.quant_bits
+                                     else "") if p)
+
     def summary(self, sep: str = "; ") -> str:
         """Epoch, losses, accuracies, and the compression when set (after ``sep``)."""
         h = self.history[-1]
@@ -263,12 +268,17 @@ class Playground:
              f"{h['test_loss']:.3f}, test accuracy {h['test_accuracy']:.1%}")
         if self.compressed:
             st = self.weight_stats()
-            what = ", ".join(p for p in (f"{self.prune_ratio:.0%} pruned" if self.prune_ratio
-                                         else "", f"{self.quant_bits}-bit" if self.quant_bits
-                                         else "") if p)
-            s += (f"{sep}{what}: test accuracy {self.accuracy('test'):.1%}, "
-                  f"{st['sparsity']:.0%} zeros, at most {st['max_distinct_per_layer']} "
-                  "distinct values in a layer")
+            s += (f"{sep}{self._compression_label()}: test accuracy "
+                  f"{self.accuracy('test'):.1%}, {st['sparsity']:.0%} zeros, at most "
+                  f"{st['max_distinct_per_layer']} distinct values in a layer")
+        return s
+
+    def title(self) -> str:
+        """The figure's title: epoch and test accuracy, dense and as drawn."""
+        s = (f"epoch {self.epoch}: test accuracy "
+             f"{self.accuracy('test', compressed=False):.1%}")
+        if self.compressed:
+            s += f"<br>{self._compression_label()}: {self.accuracy('test'):.1%}"
         return s
 
     def figure(self, resolution: int = 80) -> Any:
@@ -287,6 +297,7 @@ class Playground:
             go.Contour(x=xs, y=ys, z=p, contours={"start": 0.5, "end": 0.5, "size": 1,
                                                  "coloring": "lines"},
                        line={"color": "black", "width": 2}, showscale=False,
+                       colorscale=[[0, "black"], [1, "black"]],
                        hoverinfo="skip", name="boundary"),
         ])
         for split, x, y, edge in (("train", self.x_train, self.y_train, "white"),
@@ -295,7 +306,7 @@ class Playground:
                                      name=f"{split} ({edge} edge)",
                                      marker={"color": [CLASS_COLORS[int(c)] for c in y],
                                              "size": 6, "line": {"color": edge, "width": 1}}))
-        fig.update_layout(title=self.summary("<br>"), template="plotly_white", height=500,
+        fig.update_layout(title=self.title(), template="plotly_white", height=500,
                           width=560, xaxis={"range": list(WINDOW), "title": "x1",
                                             "constrain": "domain"},
                           yaxis={"range": list(WINDOW), "title": "x2", "scaleanchor": "x",
@@ -323,7 +334,7 @@ class Playground:
             _, _, p = self.boundary(resolution)
             frames.append(go.Frame(data=[go.Heatmap(z=p), go.Contour(z=p)], traces=[0, 1],
                                    name=str(self.epoch),
-                                   layout={"title": {"text": self.summary("<br>")}}))
+                                   layout={"title": {"text": self.title()}}))
 
         snap()
         done = 0
@@ -360,7 +371,9 @@ class Playground:
                          go.Scatter(x=ep, y=[h["test_loss"] for h in self.history],
                                     name="test loss", mode="lines")])
         fig.update_layout(title="loss", template="plotly_white", height=300, width=420,
-                          xaxis_title="epoch", yaxis_title="cross-entropy")
+                          xaxis_title="epoch", yaxis_title="cross-entropy",
+                          legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0,
+                                  "xanchor": "right"})
         return fig
 
     def widget(self) -> Any:
@@ -387,8 +400,8 @@ class PlaygroundView:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         c = pg.cfg
-        lay = W.Layout(width="260px")
-        style = {"description_width": "110px"}
+        lay = W.Layout(width="255px")
+        style = {"description_width": "95px"}
         self.controls = {
             "dataset": W.Dropdown(options=TWO_D, value=c.dataset, description="data set"),
             "noise": W.FloatSlider(value=TWO_D_NOISE[c.dataset] if pg.noise is None
@@ -418,9 +431,10 @@ class PlaygroundView:
             w.observe(self._rebuild, names="value")
         self.prune = W.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.05,
                                    description="prune ratio", layout=lay, style=style)
-        self.bits = W.Dropdown(options=[("float32", None)] + [(f"{b} bits", b)
-                                                              for b in (8, 6, 4, 3, 2)],
-                               value=None, description="quantize", layout=lay, style=style)
+        # 0 stands for float32: a Dropdown shows a None value as an empty box
+        self.bits = W.Dropdown(options=[("float32", 0)] + [(f"{b} bits", b)
+                                                           for b in (8, 6, 4, 3, 2)],
+                               value=0, description="quantize", layout=lay, style=style)
         self.prune.observe(self._compress, names="value")
         self.bits.observe(self._compress, names="value")
         self.run_button = W.Button(description="Run", icon="play", button_style="success")
@@ -430,13 +444,15 @@ class PlaygroundView:
         self.step_button.on_click(lambda _: self.step())
         self.reset_button.on_click(lambda _: self.reset())
         self.status = W.HTML()
-        self.boundary_fig = go.FigureWidget(pg.figure())
-        self.loss_fig = go.FigureWidget(pg.loss_figure())
+        self.boundary_fig = go.FigureWidget(pg.figure().update_layout(width=470, height=470))
+        self.loss_fig = go.FigureWidget(pg.loss_figure().update_layout(width=300, height=260,
+                                                                       margin={"t": 40}))
+        side = W.Layout(min_width="270px")
         self.widget = W.VBox([
             W.HBox([self.run_button, self.step_button, self.reset_button]),
-            W.HBox([W.VBox(list(self.controls.values())), self.boundary_fig,
+            W.HBox([W.VBox(list(self.controls.values()), layout=side), self.boundary_fig,
                     W.VBox([self.loss_fig, W.HTML("<b>compress the trained network</b>"),
-                            self.prune, self.bits])]),
+                            self.prune, self.bits], layout=side)]),
             self.status])
         self._show()
 
@@ -489,12 +505,12 @@ class PlaygroundView:
         except WorkbenchError as e:
             self._say(f"not applied: {e}", error=True)
             return
-        pg.compress(self.prune.value, self.bits.value)
+        pg.compress(self.prune.value, self.bits.value or None)
         self.pg = pg
         self._show()
 
     def _compress(self, _change: Any = None) -> None:
-        self.pg.compress(self.prune.value, self.bits.value)
+        self.pg.compress(self.prune.value, self.bits.value or None)
         self._show()
 
     def _loop(self) -> None:
