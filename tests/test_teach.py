@@ -194,6 +194,8 @@ def test_playground_separates_moons_and_compresses_for_real():
     assert pg.accuracy("test", compressed=False) == dense  # the dense network is untouched
     pg.compress()
     assert pg.accuracy("test") == dense
+    neurons = pg.neuron_figure(resolution=10)
+    assert len(neurons.data) == 16 and neurons.data[0].z.shape == (10, 10)
     fig = pg.animate(4, every=2, resolution=20)
     assert [f.name for f in fig.frames] == ["30", "32", "34"]
 

@@ -316,6 +316,50 @@ class Playground:
                                   "yanchor": "bottom"})
         return fig
 
+    def neuron_figure(self, resolution: int = 40, max_units: int = 8) -> Any:
+        """What each hidden neuron computes: its activation over the plane, one small map per
+        unit, one row per hidden layer (Playground's neuron thumbnails), of the network as drawn
+        (pruned or quantized when set).
+
+        Example:
+            >>> pg.neuron_figure().layout.title.text                      # doctest: +SKIP
+        """
+        import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
+
+        from workbench._tf import keras
+
+        model = self.view_model()
+        hidden = [lay for lay in model.layers if lay.name.startswith("hidden_")]
+        if not hidden:
+            raise ConfigError("hidden_units", [], "at least one hidden layer to show neurons")
+        xs = ys = np.linspace(*WINDOW, resolution)
+        gx, gy = np.meshgrid(xs, ys)
+        inputs = self.featurize(np.c_[gx.ravel(), gy.ravel()])
+        probe = keras.Model(model.inputs[0], [lay.output for lay in hidden])
+        outs = probe(inputs, training=False)
+        outs = [np.asarray(o) for o in (outs if isinstance(outs, list | tuple) else [outs])]
+        cols = min(max(o.shape[1] for o in outs), max_units)
+        fig = make_subplots(rows=len(outs), cols=cols, horizontal_spacing=0.01,
+                            vertical_spacing=0.04,
+                            row_titles=[f"layer {i + 1}" for i in range(len(outs))])
+        for r, o in enumerate(outs, start=1):
+            lim = float(np.abs(o).max()) or 1.0
+            for c in range(min(o.shape[1], cols)):
+                fig.add_trace(go.Heatmap(x=xs, y=ys, z=o[:, c].reshape(gx.shape),
+                                         zmin=-lim, zmax=lim, showscale=False,
+                                         colorscale=[[0, CLASS_COLORS[0]], [0.5, "#f5f5f5"],
+                                                     [1, CLASS_COLORS[1]]],
+                                         hovertemplate=f"layer {r}, unit {c + 1}: "
+                                                       "%{z:.3f}<extra></extra>"), row=r, col=c + 1)
+        fig.update_xaxes(showticklabels=False, constrain="domain")
+        fig.update_yaxes(showticklabels=False, constrain="domain")
+        fig.update_layout(title=f"what each hidden neuron computes ({self._compression_label()})"
+                          if self.compressed else "what each hidden neuron computes",
+                          template="plotly_white", height=130 * len(outs) + 90,
+                          width=110 * cols + 120, margin={"l": 20, "r": 60, "t": 60, "b": 20})
+        return fig
+
     def animate(self, epochs: int, every: int = 5, resolution: int = 60) -> Any:
         """Train ``epochs`` more epochs and return the boundary as an animation, one frame
         every ``every`` epochs (play button and epoch slider), for static notebooks.
