@@ -36,6 +36,23 @@ if [[ ! -f $stamp ]]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
   TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -c "import workbench, keras, tensorflow, pytest" 2>/dev/null || { echo "setup: the install is broken"; exit 1; }
+  # Optuna's GP sampler (search sampler "gp") needs PyTorch. PyPI's torch wheel pulls CUDA
+  # (gigabytes), so a CPU-only wheel is installed only when one is at hand in a local wheel
+  # folder (pip's find-links); without it, sampler="gp" is a clear error and the rest works.
+  tag=$(.venv/bin/python -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+  wheel=""
+  for dir in ${PIP_FIND_LINKS:-} /opt/wheels; do
+    wheel=$(ls "$dir"/torch-*+cpu-"$tag"-*.whl 2>/dev/null | head -1 || true)
+    [[ -n $wheel ]] && break
+  done
+  if [[ -n $wheel ]]; then
+    version=$(basename "$wheel" | cut -d- -f2)
+    echo "setup: installing CPU PyTorch $version for the gp search sampler (local wheel)"
+    if ! .venv/bin/python -m pip install -q --disable-pip-version-check "torch==$version" \
+        >/dev/null 2>&1; then
+      echo "setup: PyTorch could not be installed; the gp search sampler is off"
+    fi
+  fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

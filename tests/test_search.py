@@ -98,6 +98,17 @@ def test_gp_without_pytorch_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.keras
+def test_gp_sampler_runs_with_pytorch(tmp_path):
+    pytest.importorskip("torch", reason="gp needs PyTorch (setup installs a local CPU wheel)")
+    res = wb.search(TINY, SPACE, "test_accuracy:max", sampler="gp", n_trials=4, storage=None,
+                    store=tmp_path / "runs", progress=False, prune=False, seed=0)
+    df = res.table()
+    assert len(df) == 4 and (df.state == "COMPLETE").all()
+    best = res.pareto()
+    assert len(best) == 1 and best.test_accuracy[0] == df.test_accuracy.max()
+
+
+@pytest.mark.keras
 def test_two_objectives_give_a_non_dominated_front_and_resume(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     kw = dict(sampler="nsga2", storage=url, study_name="front", store=tmp_path / "runs",
