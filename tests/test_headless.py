@@ -27,7 +27,8 @@ QUICK = {
 TEACHING = {
     "10_gradient_descent": {"frames": 10, "saddle_steps": 200},
     "11_loss_landscape": {"epochs": 4, "resolution": 9, "snapshot_every": 10},
-    "12_playground": {"epochs": 30, "every": 10, "prune_ratios": [0.0, 0.5], "bits": [4, 2]},
+    "12_playground": {"epochs": 30, "every": 10, "prune_ratios": [0.0, 0.5], "bits": [4, 2],
+                      "retrain_epochs": 5},
     "13_compression_explained": {"epochs": 5, "sweep_bits": [8, 4, 2], "bits": [4, 2]},
 }
 
@@ -116,6 +117,8 @@ def test_teaching_notebook_runs_headless_and_its_claims_hold(name, tmp_path):
     elif name == "12_playground":
         assert res["test_accuracy"] >= 0.95
         assert res["quantized_max_distinct"]["2"] <= 4 and res["quantized_max_distinct"]["4"] <= 16
+        assert res["retrained_sparsity"] == pytest.approx(0.7, abs=0.02)
+        assert res["retrained_accuracy"] > res["one_shot_pruned_accuracy"]
     else:
         assert res["max_distinct"]["4"] <= 16 and res["max_distinct"]["2"] <= 4
         assert res["sparsity"] == pytest.approx(0.8, abs=0.01)

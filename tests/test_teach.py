@@ -194,10 +194,13 @@ def test_playground_separates_moons_and_compresses_for_real():
     assert pg.accuracy("test", compressed=False) == dense  # the dense network is untouched
     pg.compress()
     assert pg.accuracy("test") == dense
+    pg.prune_and_retrain(0.5, epochs=3)  # the zeros are real and stay through retraining
+    assert pg.weight_stats()["sparsity"] == pytest.approx(0.5, abs=0.02) and not pg.compressed
+    assert pg.epoch == 33 and pg.history[-1]["epoch"] == 33
     neurons = pg.neuron_figure(resolution=10)
     assert len(neurons.data) == 16 and neurons.data[0].z.shape == (10, 10)
     fig = pg.animate(4, every=2, resolution=20)
-    assert [f.name for f in fig.frames] == ["30", "32", "34"]
+    assert [f.name for f in fig.frames] == ["33", "35", "37"]
 
 
 @keras_tier

@@ -118,12 +118,21 @@ class Playground:
         p = np.asarray(points, dtype="float32")
         return np.stack([FEATURES[f](p) for f in self.features], axis=1).astype("float32")
 
+    def _compile(self, model: Any) -> None:
+        """A fresh optimizer and schedule from the settings, cross-entropy on logits."""
+        from workbench._tf import keras
+        from workbench.training.optimizers import build_optimizer
+        from workbench.training.schedules import keras_schedule, steps_per_epoch
+
+        spe = steps_per_epoch(self.cfg, len(self.x_train))
+        model.compile(optimizer=build_optimizer(self.cfg, keras_schedule(self.cfg, spe)),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      jit_compile=False)
+
     def reset(self) -> Playground:
         """A freshly initialized network (same seed: the same initial weights)."""
         from workbench._tf import keras
         from workbench.training.experiment import seed_everything
-        from workbench.training.optimizers import build_optimizer
-        from workbench.training.schedules import keras_schedule, steps_per_epoch
 
         cfg = self.cfg
         seed_everything(cfg.seed)
@@ -135,10 +144,7 @@ class Playground:
                    for i, u in enumerate(self.hidden_units)]
         layers.append(keras.layers.Dense(2, kernel_regularizer=reg, name="output"))
         model = keras.Sequential(layers, name="playground")
-        spe = steps_per_epoch(cfg, len(self.x_train))
-        model.compile(optimizer=build_optimizer(cfg, keras_schedule(cfg, spe)),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      jit_compile=False)
+        self._compile(model)
         with self._lock:
             self.model = model
             self.epoch = 0
@@ -185,6 +191,40 @@ class Playground:
         return row
 
     # --- compression of the trained network ---
+
+    def prune_and_retrain(self, ratio: float, epochs: int = 10) -> Playground:
+        """Prune the network to ``ratio`` of its weights (global magnitude), then retrain the
+        survivors for ``epochs`` with the pruned weights held at exactly zero (Han et al.'s
+        prune-then-retrain, against the one-shot pruning that :meth:`compress` shows).
+
+        The pruned, retrained network becomes the network; training it further with
+        :meth:`train` lets the zeros grow back.
+
+        Example:
+            >>> pg.prune_and_retrain(0.7, epochs=10).accuracy("test")  # doctest: +SKIP
+        """
+        import workbench.compress as C
+        from workbench.compress.core import _check_ratio, apply_masks
+
+        _check_ratio(ratio)
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError("epochs", epochs, "a positive integer")
+        from workbench.training.schedules import effective_batch_size
+
+        with self._lock:
+            wrapped = C.wrap(self.model, prune="unstructured")
+            apply_masks(wrapped, float(ratio), "global")
+            self._compile(wrapped)
+            wrapped.fit(self.featurize(self.x_train), self.y_train, verbose=0, shuffle=True,
+                        batch_size=effective_batch_size(self.cfg.batch_size,
+                                                        len(self.x_train)), epochs=epochs)
+            model = C.strip(wrapped)
+            self._compile(model)
+            self.model = model
+            self.epoch += epochs
+            self._view = None
+            self.history.append(self._measure())
+        return self
 
     def compress(self, prune_ratio: float = 0.0, quant_bits: int | None = None) -> Playground:
         """Show (and measure) the network magnitude-pruned to ``prune_ratio`` of its weights
