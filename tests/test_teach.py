@@ -235,6 +235,10 @@ def test_playground_widget_runs_in_background_pauses_and_survives_bad_input():
     assert "50% pruned" in view.status.value
     heat = np.asarray(view.boundary_fig.data[0].z)
     np.testing.assert_allclose(heat, view.pg.boundary()[2])
+    epoch = view.pg.epoch
+    view.retrain_button.click()
+    assert view.pg.epoch == epoch + 10 and view.prune.value == 0.0
+    assert view.pg.weight_stats()["sparsity"] == pytest.approx(0.5, abs=0.02)
     old = view.pg
     view.controls["hidden_units"].value = "8,x"
     assert view.pg is old and "hidden_units" in view.status.value  # refused, nothing lost

@@ -520,6 +520,10 @@ class PlaygroundView:
                                                            for b in (8, 6, 4, 3, 2)],
                                value=0, description="quantize", layout=lay, style=style)
         self.prune.observe(self._compress, names="value")
+        self.retrain_button = W.Button(description="Prune + retrain", icon="cut",
+                                       tooltip="prune to the slider's ratio, then retrain "
+                                               "10 epochs with the pruned weights held at 0")
+        self.retrain_button.on_click(lambda _: self.prune_and_retrain())
         self.bits.observe(self._compress, names="value")
         self.run_button = W.Button(description="Run", icon="play", button_style="success")
         self.step_button = W.Button(description="Step", icon="step-forward")
@@ -536,7 +540,7 @@ class PlaygroundView:
             W.HBox([self.run_button, self.step_button, self.reset_button]),
             W.HBox([W.VBox(list(self.controls.values()), layout=side), self.boundary_fig,
                     W.VBox([self.loss_fig, W.HTML("<b>compress the trained network</b>"),
-                            self.prune, self.bits], layout=side)]),
+                            self.prune, self.bits, self.retrain_button], layout=side)]),
             self.status])
         self._show()
 
@@ -627,6 +631,18 @@ class PlaygroundView:
         """One epoch, in the foreground."""
         self.pause()
         self.pg.train(1)
+        self._show()
+
+    def prune_and_retrain(self, epochs: int = 10) -> None:
+        """Prune the network to the slider's ratio and retrain it (in the foreground)."""
+        ratio = self.prune.value
+        if ratio <= 0:
+            self._say("set the prune ratio first: it is the fraction of weights removed",
+                      error=True)
+            return
+        self.pause()
+        self.pg.prune_and_retrain(ratio, epochs)
+        self.prune.value = 0.0  # the network itself is sparse now; the view shows it as is
         self._show()
 
     def reset(self) -> None:
