@@ -129,13 +129,17 @@ def test_playground_trains_live_and_prunes_in_jupyterlab():
         _body_has(page, "epoch 60: train loss", 240_000)  # the headless section has run too
         assert _playground_epoch(page) == 0
 
-        def heat() -> str:  # the boundary heatmap's values as drawn in the page
+        def heat() -> str:  # the widget's boundary heatmap (not the static figures below it)
             return page.evaluate(
-                "() => JSON.stringify(Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                ".find(gd => gd.data && gd.data[0] && gd.data[0].type === 'heatmap').data[0].z)")
+                "() => JSON.stringify(Array.from(document.querySelectorAll("
+                "'.widget-hbox .js-plotly-plot')).find(gd => gd.data && gd.data[0] &&"
+                " gd.data[0].type === 'heatmap').data[0].z)")
 
+        # JupyterLab renders only cells near the view: bring the widget back after run-all
+        run = page.locator(".widget-button", has_text=re.compile(r"^\s*Run\s*$")).first
+        run.scroll_into_view_if_needed()
         drawn = heat()
-        page.locator(".widget-button", has_text="Run").first.click()
+        run.click()
         deadline = time.monotonic() + 90
         while _playground_epoch(page) < 5 and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -147,7 +151,9 @@ def test_playground_trains_live_and_prunes_in_jupyterlab():
             " /^\\s*epoch \\d+:.*50% pruned/.test(e.innerText))", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "playground_running.png"))
         page.locator(".widget-button", has_text="Pause").first.click()
-        page.locator(".widget-button", has_text="Run").first.wait_for(timeout=30_000)
+        # exactly "Run" (has_text alone is a substring match, and "Prune" contains "run")
+        page.locator(".widget-button", has_text=re.compile(r"^\s*Run\s*$")).first.wait_for(
+            timeout=30_000)
         stopped = _playground_epoch(page)
         time.sleep(2)
         assert _playground_epoch(page) == stopped  # paused: no more epochs
