@@ -384,20 +384,29 @@ def trajectory_figure(surface_name: str | Surface, trajectories: Mapping[str, Tr
                      go.Scatter(x=upto[-1:, 0], y=upto[-1:, 1])]
         frame_list.append(go.Frame(data=data, traces=moving, name=str(s)))
     fig.frames = frame_list
-    play = {"label": "▶ play", "method": "animate",
-            "args": [None, {"frame": {"duration": 60, "redraw": False}, "fromcurrent": True,
-                            "transition": {"duration": 0}}]}
-    pause = {"label": "❚❚ pause", "method": "animate",
-             "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]}
-    fig.update_layout(
-        updatemenus=[{"type": "buttons", "buttons": [play, pause], "x": 0.0, "y": 1.12,
-                      "xanchor": "left", "direction": "left", "showactive": False}],
-        sliders=[{"active": len(marks) - 1, "currentvalue": {"prefix": "step "},
-                  "pad": {"t": 40}, "steps": [
-                      {"label": str(s), "method": "animate",
-                       "args": [[str(s)], {"frame": {"duration": 0, "redraw": False},
-                                           "mode": "immediate"}]} for s in marks]}])
+    add_animation_controls(fig, [str(s) for s in marks], "step ", frame_ms=60, redraw=False,
+                           y=1.12)
     return fig
+
+
+def add_animation_controls(fig: Any, names: Sequence[str], prefix: str, *, frame_ms: int,
+                           redraw: bool, y: float) -> None:
+    """Give ``fig`` (whose frames are ``names``) a play/pause button and a frame slider."""
+    def go_to(frames: Any, duration: int, **extra: Any) -> list[Any]:
+        return [frames, {"frame": {"duration": duration, "redraw": redraw}, **extra}]
+
+    fig.update_layout(
+        updatemenus=[{"type": "buttons", "x": 0.0, "y": y, "xanchor": "left",
+                      "direction": "left", "showactive": False, "buttons": [
+                          {"label": "▶ play", "method": "animate",
+                           "args": go_to(None, frame_ms, fromcurrent=True,
+                                         transition={"duration": 0})},
+                          {"label": "❚❚ pause", "method": "animate",
+                           "args": go_to([None], 0, mode="immediate")}]}],
+        sliders=[{"active": len(names) - 1, "currentvalue": {"prefix": prefix},
+                  "pad": {"t": 40}, "steps": [
+                      {"label": n, "method": "animate", "args": go_to([n], 0, mode="immediate")}
+                      for n in names]}])
 
 
 def loss_figure(trajectories: Mapping[str, Trajectory] | Sequence[Trajectory],

@@ -410,6 +410,8 @@ class Playground:
         """
         import plotly.graph_objects as go
 
+        from workbench.teach._descent import add_animation_controls
+
         if not isinstance(every, int) or every < 1:
             raise ConfigError("every", every, "a positive integer")
         frames = []
@@ -429,20 +431,8 @@ class Playground:
             snap()
         fig = self.figure(resolution)
         fig.frames = frames
-        fig.update_layout(
-            updatemenus=[{"type": "buttons", "x": 0.0, "y": 1.15, "xanchor": "left",
-                          "direction": "left", "showactive": False, "buttons": [
-                              {"label": "▶ play", "method": "animate",
-                               "args": [None, {"frame": {"duration": 300, "redraw": True},
-                                               "fromcurrent": True}]},
-                              {"label": "❚❚ pause", "method": "animate",
-                               "args": [[None], {"frame": {"duration": 0, "redraw": True},
-                                                 "mode": "immediate"}]}]}],
-            sliders=[{"active": len(frames) - 1, "currentvalue": {"prefix": "epoch "},
-                      "pad": {"t": 40}, "steps": [
-                          {"label": f.name, "method": "animate",
-                           "args": [[f.name], {"frame": {"duration": 0, "redraw": True},
-                                               "mode": "immediate"}]} for f in frames]}])
+        add_animation_controls(fig, [f.name for f in frames], "epoch ", frame_ms=300,
+                               redraw=True, y=1.15)
         return fig
 
     def loss_figure(self) -> Any:
