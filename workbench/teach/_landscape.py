@@ -249,5 +249,6 @@ def landscape_figure(land: Landscape, surface: bool = False, title: str | None =
                                          "line": {"color": "black", "width": 1}}))
         fig.update_layout(xaxis_title="α (d1)", yaxis_title="β (d2)")
     fig.update_layout(title=title or f"loss landscape: {name}", template="plotly_white",
-                      height=520)
+                      height=520, legend={"orientation": "h", "x": 0, "y": 1.0,
+                                          "xanchor": "left", "yanchor": "bottom"})
     return fig
