@@ -93,6 +93,30 @@ def test_qat_beats_ptq_at_4_bits():
     assert np.mean(accs["qat"]) > np.mean(accs["ptq"]), accs
 
 
+@pytest.mark.parametrize("mode", ["ptq", "qat"])
+def test_mixed_precision_conv_and_dense_bits(mode):
+    """quant_bits_conv: 8-bit conv kernels beside 3-bit dense kernels (Deep Compression's mix),
+    in the trained model and in the packed artifact's size report."""
+    import workbench.compress as C
+
+    cfg = wb.ExperimentConfig(dataset="digits", model="small_cnn", epochs=3, quant_bits=3,
+                              quant_bits_conv=8, quant_mode=mode,
+                              quant_granularity="per_tensor")
+    r = wb.run(cfg, store=False, verbose=False)
+    distinct = {name: np.unique(k).size for name, k in _kernels(r.model).items()}
+    conv = [n for n in distinct if n.startswith("conv")]
+    dense = [n for n in distinct if not n.startswith("conv")]
+    assert conv and dense, distinct
+    assert all(distinct[n] <= 8 for n in dense), distinct
+    assert all(8 < distinct[n] <= 256 for n in conv), distinct  # more than 3 bits can hold
+    assert r.metrics["bits"] == 8
+    rep = C.size_report(r.model)
+    # the report counts the bits the values in use need: no more than each layer's width
+    assert all(rep.loc[n, "bits"] <= 3 for n in dense) and all(
+        3 < rep.loc[n, "bits"] <= 8 for n in conv), rep["bits"]
+    assert r.metrics["test_accuracy"] > 0.8
+
+
 def test_clustering_leaves_at_most_k_values_per_layer():
     r = wb.run(wb.ExperimentConfig(**{**BASE, "epochs": 4}, cluster_k=8), store=False,
                verbose=False)
@@ -206,6 +230,9 @@ def test_plan_names_what_is_skipped(trained_cnn):
     assert "output layer" in p.loc["logits", "note"]
     assert p.loc["conv_1", "prune"].startswith("units 0.5")
     assert p.loc["dense_1", "quantize"] == "4-bit per_channel ptq"
+    mixed = C.plan(trained_cnn, wb.ExperimentConfig(quant_bits=5, quant_bits_conv=8))
+    assert mixed.loc["conv_1", "quantize"] == "8-bit per_channel ptq"
+    assert mixed.loc["dense_1", "quantize"] == "5-bit per_channel ptq"
 
 
 def test_keras_own_quantize_mode_compared(store):
@@ -225,6 +252,10 @@ def test_keras_own_quantize_mode_compared(store):
     (dict(quant_bits=1), "quant_bits"), (dict(quant_bits=9), "quant_bits"),
     (dict(quant_bits=15), "quant_bits"), (dict(quant_bits=33), "quant_bits"),
     (dict(quant_mode="qat"), "quant_bits"), (dict(cluster_k=1), "cluster_k"),
+    (dict(quant_bits_conv=8), "quant_bits_conv"),
+    (dict(quant_bits=4, quant_bits_conv=9), "quant_bits_conv"),
+    (dict(quant_bits=8, quant_mode="keras", quant_bits_conv=8), "quant_bits_conv"),
+    (dict(quant_bits=4, quant_mode="qat", quant_bits_conv=16), "quant_bits_conv"),
     (dict(export=["onnx"]), "export")])
 def test_bad_compression_fields(kw, field):
     with pytest.raises(wb.ConfigError) as e:

@@ -297,6 +297,11 @@ class ExperimentConfig:
     quant_bits: int | None = _field(
         None, "Weight bit-width of Dense/Conv layers: 2..8 (integer levels), 16 (float16), or "
         "None (float32).", "compression", "int", choices=QUANT_BITS, optional=True)
+    quant_bits_conv: int | None = _field(
+        None, "Bit-width of Conv and DepthwiseConv kernels when it should differ from "
+        "quant_bits (None = quant_bits). Conv layers hold few weights and are sensitive: Deep "
+        "Compression kept them at 8 bits and fully connected layers at 5.", "compression", "int",
+        choices=QUANT_BITS, optional=True)
     quant_mode: str = _field(
         "ptq", "ptq (round the trained weights, calibrated), qat (quantization-aware training: "
         "fake quantization with a straight-through estimator), or keras (Keras's own "
@@ -505,6 +510,16 @@ def _quantization_settings(c: ExperimentConfig) -> None:
     if c.quant_mode == "qat" and c.quant_bits == 16:
         raise ConfigError("quant_mode", "qat", "'ptq' with quant_bits=16 (float16 needs no "
                           "quantization-aware training)")
+    if c.quant_bits_conv is not None:
+        if c.quant_bits is None:
+            raise ConfigError("quant_bits_conv", c.quant_bits_conv, "None unless quant_bits "
+                              "is set (it overrides quant_bits for Conv layers)")
+        if c.quant_mode == "keras":
+            raise ConfigError("quant_bits_conv", c.quant_bits_conv, "None with "
+                              "quant_mode='keras' (Keras's quantize() skips Conv layers)")
+        if c.quant_mode == "qat" and c.quant_bits_conv == 16:
+            raise ConfigError("quant_bits_conv", 16, "2..8 with quant_mode='qat' (float16 "
+                              "needs no quantization-aware training)")
     if c.cluster_k is not None and c.quant_bits is not None:
         raise ConfigError("cluster_k", c.cluster_k, "None when quant_bits is set: clustering is "
                           "itself a quantization (to k shared values); choose one")

@@ -17,6 +17,7 @@ Example:
 from workbench.compress.core import (
     PruningScheduler,
     cluster,
+    layer_bits,
     polynomial_sparsity,
     prune,
     quantize,
@@ -31,7 +32,6 @@ from workbench.compress.pack import FORMAT_VERSION, pack, stage_sizes, unpack
 from workbench.compress.report import plan, size_report, telemetry
 
 __all__ = ["FORMAT_VERSION", "PruningScheduler", "cluster", "distill", "evaluate_tflite",
-           "export_tflite", "load_teacher", "make_distiller", "pack", "plan",
+           "export_tflite", "layer_bits", "load_teacher", "make_distiller", "pack", "plan",
            "polynomial_sparsity", "prune", "quantize", "shrink", "size_report", "stage_sizes",
-           "strip",
-           "telemetry", "unpack", "unstructured_masks", "wrap"]
+           "strip", "telemetry", "unpack", "unstructured_masks", "wrap"]

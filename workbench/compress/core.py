@@ -8,7 +8,7 @@ load, convert to TFLite and pack without any of our code.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -44,13 +44,15 @@ def _copy_weights(src: keras.Model, dst: keras.Model, kernels: dict[str, np.ndar
                 w.assign(old[w.name])
 
 
-def wrap(model: keras.Model, *, prune: str | None = None, bits: int | None = None,
-         granularity: str = "per_channel", clusters: int | None = None,
-         layers: Iterable[str] | None = None) -> keras.Model:
+def wrap(model: keras.Model, *, prune: str | None = None,
+         bits: int | Mapping[str, int] | None = None, granularity: str = "per_channel",
+         clusters: int | None = None, layers: Iterable[str] | None = None) -> keras.Model:
     """Clone ``model`` with its Dense/Conv layers replaced by compressible twins.
 
     ``layers`` limits the twins to those layer names (default: every compressible layer).
-    The clone starts with the same weights and full masks.
+    ``bits`` is one width for all, or a width per layer name (see :func:`layer_bits`; a layer
+    missing from the mapping is not fake-quantized). The clone starts with the same weights
+    and full masks.
 
     Example:
         >>> import keras, workbench.compress as C
@@ -64,8 +66,9 @@ def wrap(model: keras.Model, *, prune: str | None = None, bits: int | None = Non
     def clone(layer: Any) -> Any:
         cfg = layer.get_config()
         if type(layer) in TWINS and (chosen is None or layer.name in chosen):
+            b = bits.get(layer.name) if isinstance(bits, Mapping) else bits
             return TWINS[type(layer)].from_config({
-                **cfg, "wb_prune": prune, "wb_bits": bits, "wb_granularity": granularity,
+                **cfg, "wb_prune": prune, "wb_bits": b, "wb_granularity": granularity,
                 "wb_clusters": clusters})
         return type(layer).from_config(cfg)
 
@@ -103,6 +106,29 @@ def strip(model: keras.Model) -> keras.Model:
 def compressible_layers(model: keras.Model) -> list[Any]:
     """The Dense / Conv1D / Conv2D / DepthwiseConv layers (stock or twins), in order."""
     return [layer for layer in model.layers if is_compressible(layer)]
+
+
+def layer_bits(model: keras.Model, bits: int, conv_bits: int | None = None) -> dict[str, int]:
+    """The bit-width of every Dense/Conv layer: ``conv_bits`` for Conv and DepthwiseConv
+    layers (when given), ``bits`` for the rest (mixed precision as in Deep Compression:
+    8-bit conv, 5-bit fully connected).
+
+    Example:
+        >>> import keras, workbench.compress as C
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(3, name="d")])
+        >>> C.layer_bits(m, 5, conv_bits=8)
+        {'c': 8, 'd': 5}
+    """
+    _check_bits(bits)
+    if conv_bits is not None:
+        _check_bits(conv_bits, "quant_bits_conv")
+    return {layer.name: conv_bits if conv_bits is not None and not _is_dense(layer) else bits
+            for layer in compressible_layers(model)}
+
+
+def _is_dense(layer: Any) -> bool:
+    return isinstance(layer, keras.layers.Dense)
 
 
 def output_layer_names(model: keras.Model) -> set[str]:
@@ -415,12 +441,14 @@ def prune(model: keras.Model, ratio: float, *, structure: str = "unstructured",
     return shrink(out) if structure == "units" else out
 
 
-def quantize(model: keras.Model, bits: int, *, granularity: str = "per_channel",
-             calibrate: bool = True) -> keras.Model:
+def quantize(model: keras.Model, bits: int | Mapping[str, int], *,
+             granularity: str = "per_channel", calibrate: bool = True) -> keras.Model:
     """Post-training quantization of Dense/Conv kernels to ``bits`` (2..8) or float16 (16).
 
     Each group (tensor or output channel) then holds at most ``2**bits`` distinct values, 0
     included exactly (pruned weights stay pruned). Biases and other layers stay float32.
+    ``bits`` may also map layer names to widths (mixed precision, see :func:`layer_bits`);
+    layers missing from the mapping stay float32.
 
     Example:
         >>> import keras, numpy as np, workbench.compress as C
@@ -429,14 +457,27 @@ def quantize(model: keras.Model, bits: int, *, granularity: str = "per_channel",
         >>> len(np.unique(q.get_layer("d").kernel.numpy())) <= 16
         True
     """
-    _check_bits(bits)
     if granularity not in ("per_tensor", "per_channel"):
         raise ConfigError("quant_granularity", granularity, "one of: per_tensor, per_channel")
-    _require_layers(model, "quantize")
+    names = _require_layers(model, "quantize")
+    if isinstance(bits, Mapping):
+        unknown = sorted(set(bits) - set(names))
+        if unknown:
+            raise ModelError(f"quantize(): no Dense/Conv layer named {unknown[0]!r}; the "
+                             f"model's are {', '.join(names)}")
+        for b in bits.values():
+            _check_bits(b)
+        widths = dict(bits)
+    else:
+        _check_bits(bits)
+        widths = dict.fromkeys(names, bits)
     twin = wrap(model, granularity=granularity)
     for layer in compressible_layers(twin):
+        if layer.name not in widths:
+            continue
         k = _kernel_np(layer)
-        layer._kernel.assign(quantize_array(k, bits, quant_axes(layer, k.ndim), calibrate))
+        layer._kernel.assign(quantize_array(k, widths[layer.name], quant_axes(layer, k.ndim),
+                                            calibrate))
     return strip(twin)
 
 
@@ -491,9 +532,9 @@ def _check_ratio(ratio: Any) -> None:
         raise ConfigError("prune_ratio", ratio, "a number >= 0 and < 1")
 
 
-def _check_bits(bits: Any) -> None:
+def _check_bits(bits: Any, field: str = "quant_bits") -> None:
     if bits not in (2, 3, 4, 5, 6, 7, 8, 16) or isinstance(bits, bool):
-        raise ConfigError("quant_bits", bits, "one of: 2, 3, 4, 5, 6, 7, 8, 16")
+        raise ConfigError(field, bits, "one of: 2, 3, 4, 5, 6, 7, 8, 16")
 
 
 def _require_layers(model: Any, what: str) -> list[str]:

@@ -41,11 +41,13 @@ class Compression:
         c = self.cfg
         return self.prunes or c.quant_bits is not None or c.cluster_k is not None
 
-    @property
-    def bits(self) -> int:
+    def bits(self, model: Any) -> int:
+        """The widest weight bit-width of ``model``'s Dense/Conv layers (32 = float32)."""
         c = self.cfg
         if c.quant_bits is not None:
-            return int(c.quant_bits)
+            if c.quant_bits_conv is None or c.quant_mode == "keras":
+                return int(c.quant_bits)
+            return max(core.layer_bits(model, c.quant_bits, c.quant_bits_conv).values())
         if c.cluster_k is not None:
             return max(1, math.ceil(math.log2(c.cluster_k)))
         return 32
@@ -73,7 +75,8 @@ class Compression:
                                      + "; ".join(f"{n}: {r}" for n, r in why.items()))
         if prune is None and not self.qat:
             return net
-        wrapped = core.wrap(net, prune=prune, bits=c.quant_bits if self.qat else None,
+        bits = core.layer_bits(net, c.quant_bits, c.quant_bits_conv) if self.qat else None
+        wrapped = core.wrap(net, prune=prune, bits=bits,
                             granularity=c.quant_granularity, layers=names)
         if prune == "units":  # only hidden layers lose units; the rest still get quantized
             why = core.unit_prunable(wrapped)
@@ -106,7 +109,8 @@ class Compression:
         if self.prunes and c.prune_structure == "units":
             final = core.shrink(final)
         if c.quant_bits is not None and c.quant_mode == "ptq":
-            final = core.quantize(final, c.quant_bits, granularity=c.quant_granularity)
+            final = core.quantize(final, core.layer_bits(final, c.quant_bits, c.quant_bits_conv),
+                                  granularity=c.quant_granularity)
         elif c.quant_mode == "keras" and c.quant_bits is not None:
             final = core.strip(final)  # a fresh copy: quantize() changes the model in place
             with warnings.catch_warnings():
@@ -122,7 +126,7 @@ def compression_metrics(cfg: ExperimentConfig, final: Any, dense_bytes: int,
     """``sparsity``, ``bits``, ``size_bytes_packed`` and ``compression_ratio`` of a run."""
     t = telemetry(final) if cfg.quant_mode != "keras" or cfg.quant_bits is None else {}
     out: dict[str, Any] = {"sparsity": t.get("sparsity", 0.0),
-                           "bits": Compression(cfg).bits}
+                           "bits": Compression(cfg).bits(final)}
     if packed_bytes:
         out["size_bytes_packed"] = int(packed_bytes)
         out["compression_ratio"] = dense_bytes / packed_bytes

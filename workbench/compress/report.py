@@ -172,10 +172,11 @@ def plan(model: keras.Model, cfg: Any = None) -> pd.DataFrame:
             if cfg.quant_mode == "keras" and type(layer) is not keras.layers.Dense:
                 row["note"] = (row["note"] + "; " if row["note"] else "") + (
                     "Keras's quantize() skips this layer type: left float32")
-            elif cfg.quant_bits == 16:
-                row["quantize"] = "float16"
             else:
-                row["quantize"] = f"{cfg.quant_bits}-bit {cfg.quant_granularity} {cfg.quant_mode}"
+                bits = (cfg.quant_bits_conv if cfg.quant_bits_conv is not None
+                        and not isinstance(layer, keras.layers.Dense) else cfg.quant_bits)
+                row["quantize"] = ("float16" if bits == 16 else
+                                   f"{bits}-bit {cfg.quant_granularity} {cfg.quant_mode}")
         if cfg.cluster_k is not None:
             n = int(np.prod(layer.kernel.shape))
             if cfg.cluster_k > n:
