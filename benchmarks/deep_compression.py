@@ -35,7 +35,7 @@ from _common import finish, print_table
 RECIPES = {
     "lenet300_100": dict(epochs=30, prune_ratio=0.92, quant_bits=4, quant_mode="qat",
                          quant_granularity="per_tensor"),
-    "lenet5": dict(epochs=20, prune_ratio=0.92, quant_bits=5, quant_mode="qat",
+    "lenet5": dict(epochs=30, prune_ratio=0.925, quant_bits=5, quant_mode="qat",
                    quant_granularity="per_tensor"),
 }
 COMMON = dict(dataset="fashion_mnist", optimizer="adam", learning_rate=1e-3,
