@@ -190,13 +190,21 @@ def polynomial_sparsity(step: int, target: float, begin: int, end: int) -> float
 
 
 def _smallest(scores: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of exactly ``k`` smallest entries (O(n) selection, not a sort)."""
+    """Boolean mask of exactly ``k`` smallest entries (ties at the threshold: lowest index).
+
+    An O(n) partition on the values (several times faster than ``argpartition``, which
+    also builds an index array), then exactly the missing ties are added.
+    """
     flat = scores.ravel()
-    drop = np.zeros(flat.size, dtype=bool)
     if k >= flat.size:
-        drop[:] = True
-    elif k > 0:
-        drop[np.argpartition(flat, k - 1)[:k]] = True
+        return np.ones(scores.shape, dtype=bool)
+    if k <= 0:
+        return np.zeros(scores.shape, dtype=bool)
+    threshold = np.partition(flat, k - 1)[k - 1]
+    drop = flat < threshold
+    missing = k - int(np.count_nonzero(drop))
+    if missing:
+        drop[np.flatnonzero(flat == threshold)[:missing]] = True
     return drop.reshape(scores.shape)
 
 
@@ -220,9 +228,9 @@ def unstructured_masks(kernels: dict[str, np.ndarray], sparsity: float,
     names = list(kernels)
     scores = []
     for name in names:
-        a = np.abs(kernels[name]).ravel().astype(np.float64)
+        a = np.abs(kernels[name]).ravel().astype(np.float32)
         keep = max(1, math.ceil(0.01 * a.size))
-        a[np.argpartition(a, a.size - keep)[a.size - keep:]] = np.inf  # protected
+        a[_smallest(-a, keep)] = np.inf  # protected: the layer's `keep` largest
         scores.append(a)
     flat = np.concatenate(scores)
     total = flat.size
@@ -278,7 +286,7 @@ class PruningScheduler(keras.callbacks.Callback):
     ``model`` is the wrapped model whose masks change (default: the model being fit; pass the
     student when fitting a distiller). The masks are updated about 50 times over the pruning
     window (each time the scheduled sparsity has grown by 1/50 of the target) and at the
-    window's end, where the target is reached exactly; an update costs ~15 ms for
+    window's end, where the target is reached exactly; an update costs ~6 ms for
     LeNet-300-100's 266k weights. Fewer, coarser updates gave a bigger artifact at equal
     sparsity: 16 updates 8,697 B vs 50 updates 7,765 B (tfmot tutorial CNN, 80%, 8 bits).
     Between updates the :class:`MaskConstraint` keeps pruned weights at zero inside the
