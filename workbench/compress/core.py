@@ -123,12 +123,8 @@ def layer_bits(model: keras.Model, bits: int, conv_bits: int | None = None) -> d
     _check_bits(bits)
     if conv_bits is not None:
         _check_bits(conv_bits, "quant_bits_conv")
-    return {layer.name: conv_bits if conv_bits is not None and not _is_dense(layer) else bits
-            for layer in compressible_layers(model)}
-
-
-def _is_dense(layer: Any) -> bool:
-    return isinstance(layer, keras.layers.Dense)
+    return {layer.name: bits if conv_bits is None or isinstance(layer, keras.layers.Dense)
+            else conv_bits for layer in compressible_layers(model)}
 
 
 def output_layer_names(model: keras.Model) -> set[str]:

@@ -45,7 +45,7 @@ class Compression:
         """The widest weight bit-width of ``model``'s Dense/Conv layers (32 = float32)."""
         c = self.cfg
         if c.quant_bits is not None:
-            if c.quant_bits_conv is None or c.quant_mode == "keras":
+            if c.quant_bits_conv is None:
                 return int(c.quant_bits)
             return max(core.layer_bits(model, c.quant_bits, c.quant_bits_conv).values())
         if c.cluster_k is not None:

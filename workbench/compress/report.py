@@ -145,11 +145,13 @@ def plan(model: keras.Model, cfg: Any = None) -> pd.DataFrame:
         >>> p.loc["d", "quantize"], p.loc["bn", "note"]
         ('4-bit per_channel ptq', 'not a Dense/Conv layer: left float32')
     """
-    from workbench.compress.core import unit_prunable
+    from workbench.compress.core import layer_bits, unit_prunable
     from workbench.config import ExperimentConfig
 
     cfg = cfg if cfg is not None else ExperimentConfig()
     units = unit_prunable(model) if cfg.prune_structure == "units" else {}
+    widths = (layer_bits(model, cfg.quant_bits, cfg.quant_bits_conv)
+              if cfg.quant_bits is not None else {})
     rows = []
     for layer in model.layers:
         if not layer.weights:
@@ -173,8 +175,7 @@ def plan(model: keras.Model, cfg: Any = None) -> pd.DataFrame:
                 row["note"] = (row["note"] + "; " if row["note"] else "") + (
                     "Keras's quantize() skips this layer type: left float32")
             else:
-                bits = (cfg.quant_bits_conv if cfg.quant_bits_conv is not None
-                        and not isinstance(layer, keras.layers.Dense) else cfg.quant_bits)
+                bits = widths[layer.name]
                 row["quantize"] = ("float16" if bits == 16 else
                                    f"{bits}-bit {cfg.quant_granularity} {cfg.quant_mode}")
         if cfg.cluster_k is not None:
