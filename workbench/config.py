@@ -52,7 +52,8 @@ class FieldSpec:
     """Metadata of one config field: everything a CLI flag, a widget or a check needs.
 
     ``kind`` is one of ``str``, ``int``, ``float``, ``bool``, ``int_list``, ``str_list``
-    (a list of ``choices``).
+    (a list of ``choices``), ``ratio_map`` (names mapped to fractions in [0, 1), held as a
+    tuple of ``(name, ratio)`` pairs).
     ``low``/``high`` bound numeric values (``low_open``/``high_open`` make a bound exclusive);
     for ``int_list`` they bound each element. ``log`` asks widgets for a log-scale slider.
     ``widget_max`` is a sensible upper end for a slider when ``high`` is unbounded.
@@ -86,6 +87,8 @@ class FieldSpec:
         """A human-readable description of the allowed values."""
         if self.kind == "str_list":
             text = "a list of: " + ", ".join(str(c) for c in self.choices or ())
+        elif self.kind == "ratio_map":
+            text = "a mapping of layer names to ratios >= 0 and < 1, e.g. dense_1=0.9,logits=0.5"
         elif self.choices is not None:
             text = "one of: " + ", ".join(str(c) for c in self.choices)
         elif self.kind == "bool":
@@ -115,6 +118,8 @@ class FieldSpec:
             if self.optional:
                 return None
             raise ConfigError(self.name, value, self.describe_allowed())
+        if self.kind == "ratio_map":
+            return self._check_ratio_map(value)
         if self.kind == "int_list":
             if isinstance(value, str | bytes) or not isinstance(value, list | tuple) or not value:
                 raise ConfigError(self.name, value, self.describe_allowed())
@@ -155,6 +160,23 @@ class FieldSpec:
             raise ConfigError(self.name, value, self.describe_allowed())
         return value
 
+    def _check_ratio_map(self, value: Any) -> tuple[tuple[str, float], ...] | None:
+        pairs = list(value.items()) if isinstance(value, Mapping) else value
+        if not isinstance(pairs, list | tuple) or not all(
+                isinstance(p, list | tuple) and len(p) == 2 for p in pairs):
+            raise ConfigError(self.name, value, self.describe_allowed())
+        out: dict[str, float] = {}
+        for name, ratio in pairs:
+            if not isinstance(name, str) or not name:
+                raise ConfigError(self.name, value, self.describe_allowed()
+                                  + f" (key {name!r} is not a layer name)")
+            if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not (
+                    0 <= ratio < 1):
+                raise ConfigError(self.name, value, self.describe_allowed()
+                                  + f" ({name}={ratio!r} is out of range)")
+            out[name] = float(ratio)
+        return tuple(out.items()) if out else None
+
     def _in_range(self, v: float) -> bool:
         if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
             return False
@@ -167,6 +189,13 @@ class FieldSpec:
         if self.optional and t.lower() in ("none", "null", ""):
             return None
         try:
+            if self.kind == "ratio_map":
+                if t.startswith("{"):
+                    return json.loads(t)
+                pairs = [p.split("=", 1) for p in t.split(",") if p.strip()]
+                if any(len(p) != 2 for p in pairs):
+                    raise ValueError(t)
+                return {k.strip(): float(v) for k, v in pairs}
             if self.kind == "int_list":
                 return [int(p) for p in t.strip("[]()").split(",") if p.strip()]
             if self.kind == "str_list":
@@ -182,9 +211,16 @@ class FieldSpec:
                 return int(t)
             if self.kind == "float":
                 return float(t)
-        except ValueError:
+        except ValueError:  # json.JSONDecodeError is a ValueError too
             raise ConfigError(self.name, text, self.describe_allowed()) from None
         return t
+
+
+def _plain(spec: FieldSpec, value: Any) -> Any:
+    """A field's value as JSON primitives (tuples back to lists, pairs back to a dict)."""
+    if spec.kind == "ratio_map" and value is not None:
+        return dict(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _is_int(v: Any) -> bool:
@@ -264,18 +300,29 @@ class ExperimentConfig:
         32, "Mini-batch size; 0 = full batch (plain gradient descent), 1 = stochastic. Larger "
         "than the training set: clamped to it, with a warning.", "training", "int", low=0,
         widget_max=1024)
-    epochs: int = _field(10, "Passes over the training set.", "training", "int", low=1,
-                         high=100000, widget_max=100)
+    epochs: int = _field(
+        10, "Passes over the training set; 0 (with init_from) compresses the source's weights "
+        "without training.", "training", "int", low=0, high=100000, widget_max=100)
     seed: int = _field(0, "Random seed: the same config and seed give the same history.",
                        "training", "int", low=0, high=2**31 - 1, widget_max=1000)
     strategy: str = _field(
         "default", "Distribution: default (one device) or mirrored (MirroredStrategy over the "
         "visible devices).", "training", "str", choices=STRATEGIES)
     # --- compression ---
+    init_from: str | None = _field(
+        None, "Start from trained weights: a run id in the store, a run folder or a .keras "
+        "file. The source's data set and architecture are used (a model or data field set to "
+        "something else is an error); epochs=0 then compresses without training.",
+        "compression", "str", optional=True)
     prune_ratio: float = _field(
         0.0, "Fraction of the weights of Dense/Conv layers set to zero by magnitude pruning "
         "(0 = no pruning).", "compression", "float", low=0.0, high=1.0, high_open=True,
         widget_max=0.99)
+    prune_layer_ratios: dict[str, float] | None = _field(
+        None, "Per-layer pruning ratios, e.g. dense_1=0.95,dense_2=0.9 (see "
+        "wb.compress.suggest_layer_ratios). Listed layers are pruned to their own ratio; the "
+        "others follow prune_ratio and prune_scope.", "compression", "ratio_map",
+        optional=True)
     prune_schedule: str = _field(
         "polynomial", "How sparsity grows: constant (all at prune_begin) or polynomial (the "
         "gradual cubic ramp of Zhu & Gupta 2017, from prune_begin to prune_end).", "compression",
@@ -345,7 +392,7 @@ class ExperimentConfig:
             >>> wb.ExperimentConfig().to_dict()["hidden_units"]
             [128, 64]
         """
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+        return {f.name: _plain(FIELDS[f.name], getattr(self, f.name))
                 for f in dataclasses.fields(self)}
 
     @classmethod
@@ -437,6 +484,11 @@ class ExperimentConfig:
         return DEFAULT_LEARNING_RATES[self.optimizer]
 
     @property
+    def prunes(self) -> bool:
+        """True when any weight is to be pruned (``prune_ratio`` or ``prune_layer_ratios``)."""
+        return self.prune_ratio > 0 or any(r > 0 for _, r in self.prune_layer_ratios or ())
+
+    @property
     def label(self) -> str:
         """``run_name``, or a short label like ``digits-mlp-adam`` (used in run ids)."""
         return self.run_name or f"{self.dataset}-{self.model}-{self.optimizer}"
@@ -482,7 +534,7 @@ def check_field_names(names: Mapping[str, Any] | list[str]) -> None:
 # --- cross-field rules: each raises ConfigError naming the field to change ---
 
 def _warmup_shorter_than_training(c: ExperimentConfig) -> None:
-    if c.warmup_epochs >= c.epochs:
+    if c.warmup_epochs and c.warmup_epochs >= c.epochs:
         raise ConfigError("warmup_epochs", c.warmup_epochs,
                           f"an integer >= 0 and < epochs ({c.epochs})")
 
@@ -494,8 +546,25 @@ def _plateau_without_warmup(c: ExperimentConfig) -> None:
                           "validation loss and has no warm-up)")
 
 
+def _compression_only(c: ExperimentConfig) -> None:
+    if c.epochs > 0:
+        return
+    if c.init_from is None:
+        raise ConfigError("epochs", 0, "an integer >= 1; 0 (compression only, no training) "
+                          "needs init_from: the trained weights to compress")
+    if c.quant_mode == "qat":
+        raise ConfigError("quant_mode", "qat", "'ptq' with epochs=0 (quantization-aware "
+                          "training needs training; set epochs >= 1)")
+    if c.distill_teacher is not None:
+        raise ConfigError("distill_teacher", c.distill_teacher, "None with epochs=0 "
+                          "(distillation trains the student)")
+
+
 def _prune_window(c: ExperimentConfig) -> None:
-    if c.prune_ratio > 0 and c.prune_schedule == "polynomial" and c.prune_begin >= c.prune_end:
+    if c.prune_layer_ratios and c.prune_structure != "unstructured":
+        raise ConfigError("prune_layer_ratios", dict(c.prune_layer_ratios), "None with "
+                          "prune_structure='units' (per-layer ratios prune single weights)")
+    if c.prunes and c.prune_schedule == "polynomial" and c.prune_begin >= c.prune_end:
         raise ConfigError("prune_begin", c.prune_begin,
                           f"a fraction < prune_end ({c.prune_end}) with the polynomial schedule")
 
@@ -526,7 +595,7 @@ def _quantization_settings(c: ExperimentConfig) -> None:
 
 
 _CROSS_FIELD_RULES: list[Callable[[ExperimentConfig], None]] = [
-    _warmup_shorter_than_training, _plateau_without_warmup, _prune_window,
+    _warmup_shorter_than_training, _plateau_without_warmup, _compression_only, _prune_window,
     _quantization_settings]
 
 

@@ -23,7 +23,7 @@ from workbench.compress.layers import (
     is_twin,
     quant_axes,
 )
-from workbench.compress.quant import kmeans_1d, quantize_array
+from workbench.compress.quant import quantize_array
 from workbench.exceptions import ConfigError, ModelError
 
 ops = keras.ops
@@ -111,7 +111,7 @@ def compressible_layers(model: keras.Model) -> list[Any]:
 def layer_bits(model: keras.Model, bits: int, conv_bits: int | None = None) -> dict[str, int]:
     """The bit-width of every Dense/Conv layer: ``conv_bits`` for Conv and DepthwiseConv
     layers (when given), ``bits`` for the rest (mixed precision as in Deep Compression:
-    8-bit conv, 5-bit fully connected).
+    8-bit conv, 5-bit fully connected). The rule is the plan's (:func:`layer_plan`).
 
     Example:
         >>> import keras, workbench.compress as C
@@ -120,11 +120,10 @@ def layer_bits(model: keras.Model, bits: int, conv_bits: int | None = None) -> d
         >>> C.layer_bits(m, 5, conv_bits=8)
         {'c': 8, 'd': 5}
     """
+    from workbench.compress.planning import Settings, layer_plan, plan_bits
+
     _check_bits(bits)
-    if conv_bits is not None:
-        _check_bits(conv_bits, "quant_bits_conv")
-    return {layer.name: bits if conv_bits is None or isinstance(layer, keras.layers.Dense)
-            else conv_bits for layer in compressible_layers(model)}
+    return plan_bits(layer_plan(model, Settings(quant_bits=bits, quant_bits_conv=conv_bits)))
 
 
 def output_layer_names(model: keras.Model) -> set[str]:
@@ -255,8 +254,14 @@ def unit_masks(layers: list[Any], sparsity: float) -> dict[str, tuple[np.ndarray
 
 
 def apply_masks(model: keras.Model, sparsity: float, scope: str = "global",
-                structure: str = "unstructured") -> None:
-    """Set the masks of ``model``'s pruning twins for ``sparsity`` and zero the pruned weights."""
+                structure: str = "unstructured", own: Mapping[str, float] | None = None) -> None:
+    """Set the masks of ``model``'s pruning twins for ``sparsity`` and zero the pruned weights.
+
+    ``own`` gives some layers their own sparsity (``prune_layer_ratios``); the others are
+    pruned to ``sparsity``, ranked together (``global``) or each on its own (``layer``).
+    """
+    from workbench.compress.execute import pooled_masks
+
     layers = [lay for lay in model.layers if is_twin(lay) and lay.wb_prune]
     if structure == "units":
         for layer in layers:
@@ -270,7 +275,9 @@ def apply_masks(model: keras.Model, sparsity: float, scope: str = "global",
                 layer.bias.assign(ops.convert_to_numpy(layer.bias) * bm)
         return
     kernels = {lay.name: _kernel_np(lay) * ops.convert_to_numpy(lay.wb_mask) for lay in layers}
-    masks = unstructured_masks(kernels, sparsity, scope)
+    if scope == "layer":
+        own = {**dict.fromkeys(kernels, sparsity), **(own or {})}
+    masks = pooled_masks(kernels, sparsity, "global", own)
     for layer in layers:
         layer.wb_mask.assign(masks[layer.name])
         layer._kernel.assign(kernels[layer.name] * masks[layer.name])
@@ -291,28 +298,36 @@ class PruningScheduler(keras.callbacks.Callback):
 
     def __init__(self, target: float, begin_step: int, end_step: int, *,
                  schedule: str = "polynomial", scope: str = "global",
-                 structure: str = "unstructured", model: Any = None) -> None:
+                 structure: str = "unstructured", model: Any = None,
+                 layer_ratios: Mapping[str, float] | None = None) -> None:
         super().__init__()
         self.target_model = model  # the wrapped model; None = the model being fit
         self.target = float(target)
+        self.layer_ratios = dict(layer_ratios or {})  # layers with their own target
         self.begin_step, self.end_step = int(begin_step), int(end_step)
         self.schedule, self.scope, self.structure = schedule, scope, structure
-        self.current = 0.0
+        self.current = 0.0  # progress towards the targets, 0..1
         self.step = 0
 
-    def sparsity_at(self, step: int) -> float:
+    def progress_at(self, step: int) -> float:
+        """The fraction of every target reached at ``step`` (0..1)."""
         if self.schedule == "constant":
-            return self.target if step >= self.begin_step else 0.0
-        return polynomial_sparsity(step, self.target, self.begin_step, self.end_step)
+            return 1.0 if step >= self.begin_step else 0.0
+        return polynomial_sparsity(step, 1.0, self.begin_step, self.end_step)
+
+    def sparsity_at(self, step: int) -> float:
+        return self.target * self.progress_at(step)
 
     def on_train_begin(self, logs: Any = None) -> None:
         self.step = int(ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-        s = self.sparsity_at(self.step)
-        if s > self.current and (s - self.current >= self.target / 50 or s == self.target):
-            apply_masks(self.target_model or self.model, s, self.scope, self.structure)
-            self.current = s
+        p = self.progress_at(self.step)
+        if p > self.current and (p - self.current >= 1 / 50 or p == 1.0):
+            own = {name: r * p for name, r in self.layer_ratios.items()}
+            apply_masks(self.target_model or self.model, self.target * p, self.scope,
+                        self.structure, own)
+            self.current = p
         self.step += 1
 
 
@@ -428,11 +443,11 @@ def prune(model: keras.Model, ratio: float, *, structure: str = "unstructured",
         >>> float(C.size_report(p).loc["total", "sparsity"])
         0.75
     """
+    from workbench.config import FIELDS
+
     _check_ratio(ratio)
-    if structure not in ("unstructured", "units"):
-        raise ConfigError("prune_structure", structure, "one of: unstructured, units")
-    if scope not in ("global", "layer"):
-        raise ConfigError("prune_scope", scope, "one of: global, layer")
+    FIELDS["prune_structure"].check(structure)
+    FIELDS["prune_scope"].check(scope)
     names = _require_layers(model, "prune")
     if structure == "units":
         names = [n for n, why in unit_prunable(model).items() if not why]
@@ -461,8 +476,9 @@ def quantize(model: keras.Model, bits: int | Mapping[str, int], *,
         >>> len(np.unique(q.get_layer("d").kernel.numpy())) <= 16
         True
     """
-    if granularity not in ("per_tensor", "per_channel"):
-        raise ConfigError("quant_granularity", granularity, "one of: per_tensor, per_channel")
+    from workbench.config import FIELDS
+
+    FIELDS["quant_granularity"].check(granularity)
     names = _require_layers(model, "quantize")
     if isinstance(bits, Mapping):
         unknown = sorted(set(bits) - set(names))
@@ -500,26 +516,25 @@ def cluster(model: keras.Model, k: int, *, fine_tune: tuple[Any, Any] | None = N
         >>> len(np.unique(c.get_layer("d").kernel.numpy())) <= 4
         True
     """
-    if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= 256:
-        raise ConfigError("cluster_k", k, "an integer from 2 to 256")
+    from workbench.config import FIELDS
+
+    if k is None or not isinstance(k, int):
+        raise ConfigError("cluster_k", k, "an integer >= 2 and <= 256")
+    FIELDS["cluster_k"].check(k)
     layers = _require_layers(model, "cluster")
     for layer in compressible_layers(model):
         n = int(np.prod(layer.kernel.shape))
         if k > n:
             raise ConfigError("cluster_k", k, f"at most the weight count of every layer; layer "
                               f"{layer.name!r} has only {n} weights")
+    from workbench.compress.execute import cluster_array
+
     twin = wrap(model, prune="unstructured", clusters=k, layers=layers)
     for layer in compressible_layers(twin):
-        w = _kernel_np(layer)
-        nz = w != 0
-        cents, assign = kmeans_1d(w[nz], k)
-        full = np.zeros(k, dtype=np.float32)
-        full[: cents.size] = cents
-        idx = np.zeros(w.shape, dtype=np.int32)
-        idx[nz] = assign
-        layer.wb_centroids.assign(full)
+        cents, idx, mask = cluster_array(_kernel_np(layer), k)
+        layer.wb_centroids.assign(cents)
         layer.wb_assign.assign(idx)
-        layer.wb_mask.assign(nz.astype(np.float32))
+        layer.wb_mask.assign(mask)
     if fine_tune is not None:
         from workbench.architectures import outputs_probabilities
 
@@ -532,13 +547,17 @@ def cluster(model: keras.Model, k: int, *, fine_tune: tuple[Any, Any] | None = N
 
 
 def _check_ratio(ratio: Any) -> None:
-    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio < 1:
-        raise ConfigError("prune_ratio", ratio, "a number >= 0 and < 1")
+    from workbench.config import FIELDS
+
+    FIELDS["prune_ratio"].check(ratio)
 
 
 def _check_bits(bits: Any, field: str = "quant_bits") -> None:
-    if bits not in (2, 3, 4, 5, 6, 7, 8, 16) or isinstance(bits, bool):
-        raise ConfigError(field, bits, "one of: 2, 3, 4, 5, 6, 7, 8, 16")
+    from workbench.config import FIELDS
+
+    if bits is None:
+        raise ConfigError(field, bits, FIELDS[field].describe_allowed().removesuffix(", or None"))
+    FIELDS[field].check(bits)
 
 
 def _require_layers(model: Any, what: str) -> list[str]:

@@ -108,12 +108,26 @@ class CompressibleMixin:
                 "wb_granularity": self.wb_granularity, "wb_clusters": self.wb_clusters}
 
 
-def quant_axes(layer: Any, ndim: int) -> tuple[int, ...] | None:
-    """Axes reduced per quantization group: None per tensor, all but the channel axes else."""
-    if getattr(layer, "wb_granularity", "per_channel") == "per_tensor":
+def quant_axes(layer: Any, ndim: int, granularity: str | None = None
+               ) -> tuple[int, ...] | None:
+    """Axes reduced per quantization group: None per tensor, all but the channel axes else.
+
+    ``granularity`` defaults to the twin's own (``per_channel`` for a stock layer).
+    """
+    if (granularity or getattr(layer, "wb_granularity", "per_channel")) == "per_tensor":
         return None
     keep = channel_axes(layer, ndim)
     return tuple(a for a in range(ndim) if a not in keep)
+
+
+def kernel_axes(model: Any, granularity: str) -> dict[str, tuple[int, ...] | None]:
+    """``{layer: quant_axes}`` of every Dense/Conv layer of ``model`` at ``granularity``."""
+    out = {}
+    for layer in model.layers:
+        if is_compressible(layer):
+            k = layer._kernel if is_twin(layer) else layer.kernel
+            out[layer.name] = quant_axes(layer, len(k.shape), granularity)
+    return out
 
 
 def channel_axes(layer: Any, ndim: int) -> tuple[int, ...]:

@@ -8,7 +8,6 @@ TFLite variants, each measured on its own artifact).
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,20 +16,41 @@ from typing import Any
 import numpy as np
 
 from workbench.compress import core
+from workbench.compress.execute import apply_plan
+from workbench.compress.layers import kernel_axes
+from workbench.compress.planning import (
+    LayerPlan,
+    Settings,
+    check_plan,
+    layer_plan,
+    plan_bits,
+    prune_targets,
+    widest_bits,
+)
 from workbench.compress.report import telemetry
 from workbench.config import ExperimentConfig
-from workbench.exceptions import ConfigError, ModelError, WorkbenchError
+from workbench.exceptions import WorkbenchError
 
 
 @dataclass
 class Compression:
-    """The compression steps of one run, from its config."""
+    """The compression steps of one run, from its config, carried out from one layer plan.
+
+    ``prepare`` computes the plan (:func:`workbench.compress.planning.layer_plan`) on the model
+    to train and wraps the layers it prunes or fake-quantizes; ``finalize`` carries out the
+    rest of the same plan (:func:`workbench.compress.execute.apply_plan`). With
+    ``epochs=0`` pruning is one-shot, in ``finalize``.
+    """
 
     cfg: ExperimentConfig
+    plans: list[LayerPlan] | None = None
+
+    def __post_init__(self) -> None:
+        self.settings = Settings.from_config(self.cfg)
 
     @property
     def prunes(self) -> bool:
-        return self.cfg.prune_ratio > 0
+        return self.cfg.prunes
 
     @property
     def qat(self) -> bool:
@@ -38,62 +58,49 @@ class Compression:
 
     @property
     def active(self) -> bool:
-        c = self.cfg
-        return self.prunes or c.quant_bits is not None or c.cluster_k is not None
+        return self.settings.active
 
-    def bits(self, model: Any) -> int:
-        """The widest weight bit-width of ``model``'s Dense/Conv layers (32 = float32)."""
-        c = self.cfg
-        if c.quant_bits is not None:
-            if c.quant_bits_conv is None:
-                return int(c.quant_bits)
-            return max(core.layer_bits(model, c.quant_bits, c.quant_bits_conv).values())
-        if c.cluster_k is not None:
-            return max(1, math.ceil(math.log2(c.cluster_k)))
-        return 32
+    @property
+    def one_shot(self) -> bool:
+        """No training: the plan is carried out on the weights as they are."""
+        return self.cfg.epochs == 0
+
+    def plan(self, net: Any) -> list[LayerPlan]:
+        """The per-layer plan for ``net`` (every check that can fail, before training)."""
+        core._require_layers(net, "compress")
+        plans = layer_plan(net, self.settings)
+        check_plan(plans, self.settings)
+        return plans
 
     def prepare(self, net: Any) -> Any:
-        """Check the model against the config and return the model to train (twins if needed)."""
-        c = self.cfg
+        """Plan, then return the model to train (twins where training prunes or uses QAT)."""
         if not self.active:
             return net
-        names = core._require_layers(net, "compress")
-        if c.cluster_k is not None:
-            for layer in core.compressible_layers(net):
-                n = int(np.prod(layer.kernel.shape))
-                if c.cluster_k > n:
-                    raise ConfigError("cluster_k", c.cluster_k, f"at most the weight count of "
-                                      f"every Dense/Conv layer; layer {layer.name!r} has {n}")
-        prune = None
-        if self.prunes:
-            prune = c.prune_structure
-            if c.prune_structure == "units":
-                why = core.unit_prunable(net)
-                units = [n for n, reason in why.items() if not reason]
-                if not units:
-                    raise ModelError("prune_structure='units' but no layer can lose units: "
-                                     + "; ".join(f"{n}: {r}" for n, r in why.items()))
-        if prune is None and not self.qat:
+        self.plans = self.plan(net)
+        c = self.cfg
+        wrap_prune = self.prunes and not (self.one_shot and c.prune_structure == "unstructured")
+        if not wrap_prune and not self.qat:
             return net
-        bits = core.layer_bits(net, c.quant_bits, c.quant_bits_conv) if self.qat else None
-        wrapped = core.wrap(net, prune=prune, bits=bits,
-                            granularity=c.quant_granularity, layers=names)
-        if prune == "units":  # only hidden layers lose units; the rest still get quantized
-            why = core.unit_prunable(wrapped)
-            for layer in core.compressible_layers(wrapped):
-                if why.get(layer.name):
-                    layer.wb_prune = None
+        wrapped = core.wrap(net, prune=c.prune_structure if wrap_prune else None,
+                            bits=plan_bits(self.plans) if self.qat else None,
+                            granularity=c.quant_granularity,
+                            layers=[p.name for p in self.plans if p.compressible])
+        planned = {p.name: p for p in self.plans}
+        for layer in core.compressible_layers(wrapped):
+            if planned[layer.name].prune is None:
+                layer.wb_prune = None  # e.g. the output layer under units pruning
         return wrapped
 
     def callbacks(self, student: Any, total_steps: int) -> list[Any]:
-        if not self.prunes:
+        if not self.prunes or self.one_shot or not self.plans:
             return []
         c = self.cfg
         begin = round(c.prune_begin * total_steps)
         end = max(begin + 1, round(c.prune_end * total_steps))
+        _, own = prune_targets(self.plans)
         return [core.PruningScheduler(c.prune_ratio, begin, end, schedule=c.prune_schedule,
                                       scope=c.prune_scope, structure=c.prune_structure,
-                                      model=student)]
+                                      model=student, layer_ratios=own)]
 
     def extras(self, student: Any) -> Any:
         if not self.active:
@@ -101,32 +108,40 @@ class Compression:
         return lambda _model: telemetry(student)
 
     def finalize(self, net: Any) -> Any:
-        """Turn the trained model into the compressed plain-Keras model."""
+        """Turn the trained model into the compressed plain-Keras model (a new model)."""
         c = self.cfg
         if not self.active:
             return net
-        final = core.strip(net) if any(core.is_twin(la) for la in net.layers) else net
+        plans = self.plans if self.plans is not None else self.plan(net)
+        if self.one_shot and self.prunes and c.prune_structure == "units":
+            core.apply_masks(net, c.prune_ratio, "layer", "units")
+        final = core.strip(net)  # stock layers holding the effective kernels; always a copy
         if self.prunes and c.prune_structure == "units":
             final = core.shrink(final)
-        if c.quant_bits is not None and c.quant_mode == "ptq":
-            final = core.quantize(final, core.layer_bits(final, c.quant_bits, c.quant_bits_conv),
-                                  granularity=c.quant_granularity)
-        elif c.quant_mode == "keras" and c.quant_bits is not None:
-            final = core.strip(final)  # a fresh copy: quantize() changes the model in place
+        if c.quant_mode == "keras" and c.quant_bits is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 final.quantize("int8" if c.quant_bits == 8 else "int4")
-        elif c.cluster_k is not None:
-            final = core.cluster(final, c.cluster_k)
+            return final
+        kernels = {la.name: core._kernel_np(la) for la in core.compressible_layers(final)}
+        prune_now = self.one_shot and self.prunes and c.prune_structure == "unstructured"
+        new = apply_plan(kernels, plans, kernel_axes(final, c.quant_granularity),
+                         prune=prune_now, ptq=c.quant_mode == "ptq")
+        for name, k in new.items():
+            if prune_now or not np.array_equal(k, kernels[name]):
+                final.get_layer(name).kernel.assign(k)
         return final
 
 
 def compression_metrics(cfg: ExperimentConfig, final: Any, dense_bytes: int,
                         packed_bytes: int | None) -> dict[str, Any]:
     """``sparsity``, ``bits``, ``size_bytes_packed`` and ``compression_ratio`` of a run."""
-    t = telemetry(final) if cfg.quant_mode != "keras" or cfg.quant_bits is None else {}
-    out: dict[str, Any] = {"sparsity": t.get("sparsity", 0.0),
-                           "bits": Compression(cfg).bits(final)}
+    keras_mode = cfg.quant_mode == "keras" and cfg.quant_bits is not None
+    settings = Settings.from_config(cfg)
+    t = telemetry(final) if not keras_mode else {}
+    bits = (cfg.quant_bits if keras_mode else
+            widest_bits(layer_plan(final, settings)) if settings.active else 32)
+    out: dict[str, Any] = {"sparsity": t.get("sparsity", 0.0), "bits": bits}
     if packed_bytes:
         out["size_bytes_packed"] = int(packed_bytes)
         out["compression_ratio"] = dense_bytes / packed_bytes

@@ -135,7 +135,9 @@ def telemetry(model: keras.Model) -> dict[str, Any]:
 
 def plan(model: keras.Model, cfg: Any = None) -> pd.DataFrame:
     """Preflight: for every layer, what ``cfg`` will do to it (prune, quantize, cluster), or why
-    it is left alone.
+    it is left alone. ``cfg`` is an ExperimentConfig or :class:`Settings` (None = defaults).
+
+    The table renders :func:`layer_plan`, the same plan ``wb.run`` carries out.
 
     Example:
         >>> import keras, workbench as wb, workbench.compress as C
@@ -145,44 +147,12 @@ def plan(model: keras.Model, cfg: Any = None) -> pd.DataFrame:
         >>> p.loc["d", "quantize"], p.loc["bn", "note"]
         ('4-bit per_channel ptq', 'not a Dense/Conv layer: left float32')
     """
-    from workbench.compress.core import layer_bits, unit_prunable
-    from workbench.config import ExperimentConfig
+    from workbench.compress.planning import Settings, layer_plan, plan_table
 
-    cfg = cfg if cfg is not None else ExperimentConfig()
-    units = unit_prunable(model) if cfg.prune_structure == "units" else {}
-    widths = (layer_bits(model, cfg.quant_bits, cfg.quant_bits_conv)
-              if cfg.quant_bits is not None else {})
-    rows = []
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        params = int(sum(int(np.prod(w.shape)) for w in layer.weights))
-        row = {"layer": layer.name, "type": type(layer).__name__, "params": params,
-               "prune": "", "quantize": "", "cluster": "", "note": ""}
-        if not is_compressible(layer):
-            row["note"] = "not a Dense/Conv layer: left float32"
-            rows.append(row)
-            continue
-        if cfg.prune_ratio > 0:
-            if cfg.prune_structure == "units" and units.get(layer.name):
-                row["note"] = "not unit-pruned: " + units[layer.name]
-            else:
-                scope = cfg.prune_scope if cfg.prune_structure == "unstructured" else "layer"
-                row["prune"] = (f"{cfg.prune_structure} {cfg.prune_ratio:g} ({scope}, "
-                                f"{cfg.prune_schedule})")
-        if cfg.quant_bits is not None:
-            if cfg.quant_mode == "keras" and type(layer) is not keras.layers.Dense:
-                row["note"] = (row["note"] + "; " if row["note"] else "") + (
-                    "Keras's quantize() skips this layer type: left float32")
-            else:
-                bits = widths[layer.name]
-                row["quantize"] = ("float16" if bits == 16 else
-                                   f"{bits}-bit {cfg.quant_granularity} {cfg.quant_mode}")
-        if cfg.cluster_k is not None:
-            n = int(np.prod(layer.kernel.shape))
-            if cfg.cluster_k > n:
-                row["note"] = f"cluster_k={cfg.cluster_k} exceeds its {n} weights"
-            else:
-                row["cluster"] = f"k={cfg.cluster_k}"
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("layer")
+    if cfg is None:
+        settings = Settings()
+    elif isinstance(cfg, Settings):
+        settings = cfg
+    else:
+        settings = Settings.from_config(cfg)
+    return plan_table(layer_plan(model, settings), settings)
