@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from workbench.exceptions import ConfigError, ModelError
@@ -57,24 +56,8 @@ def distill(teacher: Any, student: Any, x: Any, y: Any, *, temperature: float = 
 
 
 def load_teacher(spec: str, store: Any = None) -> Any:
-    """Load a teacher: a ``.keras`` path, or the id of a finished run in ``store``."""
-    from workbench._tf import keras
+    """Load a teacher: a ``.keras`` path, a run folder, or the id of a finished run in
+    ``store`` (in Keras safe mode; errors name ``distill_teacher``)."""
+    from workbench.training.source import load_source
 
-    p = Path(spec)
-    if p.suffix == ".keras" or p.is_file():
-        if not p.is_file():
-            raise ConfigError("distill_teacher", spec, "a run id in the store or an existing "
-                              ".keras model file (no such file)")
-        try:
-            return keras.models.load_model(p, compile=False)
-        except Exception as e:
-            raise ConfigError("distill_teacher", spec, f"a loadable .keras model "
-                              f"({type(e).__name__}: {e})") from None
-    if store is None or spec not in store:
-        raise ConfigError("distill_teacher", spec, "a run id in the store or a .keras model path"
-                          + ("" if store is None else f" (no run {spec!r} in {store.root})"))
-    result = store.load(spec, model=True)
-    if result.model is None:
-        raise ConfigError("distill_teacher", spec, "a run that saved its model (this one did "
-                          "not finish)")
-    return result.model
+    return load_source(spec, store, field="distill_teacher").model

@@ -51,7 +51,12 @@ _STREAM_ORDER = ("gaps", "codes", "tables", "raw")
 
 def _compress(data: bytes, codec: str) -> bytes:
     if codec == "lzma":
-        return lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)
+        # preset 9's 64 MiB dictionary costs ~40 ms to set up on every call; a dictionary
+        # as large as the data compresses to the same size (no match can reach further)
+        dict_size = min(max(1 << 16, 1 << max(len(data) - 1, 1).bit_length()), 64 << 20)
+        return lzma.compress(data, format=lzma.FORMAT_XZ, filters=[{
+            "id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME,
+            "dict_size": dict_size}])
     if codec == "zlib":
         return zlib.compress(data, 9)
     return data
@@ -97,9 +102,12 @@ def decode_gaps(data: bytes, count: int) -> np.ndarray:
     return np.cumsum(gaps + 1) - 1
 
 
-def _find_grid(vals: np.ndarray) -> tuple[np.float32, np.ndarray] | None:
-    """Return (scale, k) with ``float32(k) * scale == vals`` exactly, or None."""
-    u = np.unique(vals)
+def _find_grid(vals: np.ndarray, u: np.ndarray | None = None
+               ) -> tuple[np.float32, np.ndarray] | None:
+    """Return (scale, k) with ``float32(k) * scale == vals`` exactly, or None.
+
+    ``u`` is ``np.unique(vals)`` when the caller has it already."""
+    u = np.unique(vals) if u is None else u
     nz = u[u != 0]
     if nz.size == 0:
         return np.float32(1.0), np.zeros(vals.shape, dtype=np.int64)
@@ -143,18 +151,24 @@ def _encode_tensor(w: np.ndarray, groups: int, streams: dict[str, list[bytes]],
     else:
         pos, vals = None, flat
         gid = np.arange(flat.size) % groups
-    per_group = [vals[gid == g] for g in range(groups)] if groups > 1 else [vals]
-    distinct = max((np.unique(v).size for v in per_group), default=0)
+    if groups > 1:  # each group's values in their order: one stable sort, not one pass each
+        order = np.argsort(gid, kind="stable")
+        bounds = np.cumsum(np.bincount(gid, minlength=groups))[:-1]
+        members = np.split(order, bounds)
+        per_group = [vals[m] for m in members]
+    else:
+        members, per_group = [slice(None)], [vals]
+    uniques = [np.unique(v) for v in per_group]
+    distinct = max((u.size for u in uniques), default=0)
     if codes and flat.size >= 16 and distinct <= 256 and np.isfinite(vals).all():
-        grids = [_find_grid(v) for v in per_group]
+        grids = [_find_grid(v, u) for v, u in zip(per_group, uniques, strict=True)]
         if all(g is not None for g in grids):
             ks = np.zeros(vals.size, dtype=np.int64)
             scales = np.zeros(groups, dtype=np.float32)
             kmins = np.zeros(groups, dtype=np.int32)
             for g, (scale, k) in enumerate(grids):
-                sel = gid == g if groups > 1 else slice(None)
                 kmins[g] = int(k.min()) if k.size else 0
-                ks[sel] = k - kmins[g]
+                ks[members[g]] = k - kmins[g]
                 scales[g] = scale
             code_dtype = np.uint8 if ks.max(initial=0) < 256 else np.uint16
             entry.update(encoding="grid", groups=groups, sparse=sparse, count=int(vals.size),
@@ -162,14 +176,13 @@ def _encode_tensor(w: np.ndarray, groups: int, streams: dict[str, list[bytes]],
             put("codes", ks.astype(code_dtype).tobytes(), "codes")
             put("tables", scales.tobytes() + kmins.tobytes(), "table")
         else:
-            tables = [np.unique(v) for v in per_group]
+            tables = uniques
             levels = max(t.size for t in tables)
             table = np.zeros((groups, levels), dtype=np.float32)
             codes = np.zeros(vals.size, dtype=np.uint8)
             for g, t in enumerate(tables):
                 table[g, : t.size] = t
-                sel = gid == g if groups > 1 else slice(None)
-                codes[sel] = np.searchsorted(t, vals[sel])
+                codes[members[g]] = np.searchsorted(t, per_group[g])
             entry.update(encoding="codebook", groups=groups, sparse=sparse, count=int(vals.size),
                          levels=int(levels), code_bytes=1)
             put("codes", codes.tobytes(), "codes")
@@ -185,7 +198,7 @@ def _encode_tensor(w: np.ndarray, groups: int, streams: dict[str, list[bytes]],
         put("gaps", encode_gaps(pos), "gaps")
 
 
-def _layer_kinds(model: Any) -> list[tuple[str, str, bool]]:
+def layer_kinds(model: Any) -> list[tuple[str, str, bool]]:
     """(layer name, kind, is compressible kernel) for every weight in get_weights() order."""
     from workbench._tf import keras
     from workbench.compress.layers import is_compressible
@@ -214,8 +227,26 @@ def encode(model: Any, codec: str = "lzma", *,
         raise ConfigError("codec", codec, "one of: " + ", ".join(CODECS))
     if any(is_twin(layer) for layer in model.layers):
         model = strip(model)
-    weights = model.get_weights()
-    kinds = _layer_kinds(model)
+    return encode_arrays(model.get_weights(), layer_kinds(model), model_json(model), codec,
+                         codes=codes)
+
+
+def model_json(model: Any) -> str:
+    """The architecture as stored in a ``.wbz``: ``model.to_json()`` without the training
+    set-up (``compile_config``: optimizer, loss), which inference does not need."""
+    spec = json.loads(model.to_json())
+    spec.pop("compile_config", None)
+    return json.dumps(spec, separators=(",", ":"))
+
+
+def encode_arrays(weights: list[np.ndarray], kinds: list[tuple[str, str, bool]],
+                  model_json: str, codec: str = "lzma", *,
+                  codes: bool = True) -> tuple[bytes, list[dict[str, Any]]]:
+    """The ``.wbz`` bytes of a model given as its weights (``get_weights()`` order), their
+    :func:`layer_kinds` and its :func:`model_json`: what :func:`encode` writes, without a model
+    (the what-if engine encodes arrays it computed)."""
+    if codec not in CODECS:
+        raise ConfigError("codec", codec, "one of: " + ", ".join(CODECS))
     if len(kinds) != len(weights):
         raise ArtifactError("cannot pack: the model's weights do not map to its layers")
     streams: dict[str, list[bytes]] = {k: [] for k in _STREAM_ORDER}
@@ -243,7 +274,7 @@ def encode(model: Any, codec: str = "lzma", *,
     from workbench._tf import keras
 
     header = json.dumps({"format": "wbz", "version": FORMAT_VERSION,
-                         "keras_version": keras.__version__, "model": model.to_json(),
+                         "keras_version": keras.__version__, "model": model_json,
                          "tensors": entries}, separators=(",", ":")).encode()
     body = struct.pack("<I", len(header)) + header + blob.getvalue()
     packed = _compress(body, codec)

@@ -28,6 +28,9 @@ from workbench.runs import RunResult, RunStore
 from workbench.training.schedules import effective_batch_size, keras_schedule, steps_per_epoch
 
 DEFAULT_STORE = "runs"
+EVAL_BATCH_SIZE = 1024
+"""Test-set evaluation batch (at least): large batches run convolutions faster, and the
+what-if engine evaluates in the same batches, so its accuracy is the run's."""
 
 
 @dataclass
@@ -148,6 +151,22 @@ def _build_model(cfg: ExperimentConfig, model: Any, ds: Dataset) -> Any:
     return built
 
 
+def _from_source(source: Any, ds: Dataset) -> Any:
+    """A fresh copy of the source's model (created under the current strategy), checked
+    against the data set; the source itself is never changed."""
+    from workbench._tf import keras
+    from workbench.architectures import check_user_model
+
+    try:
+        check_user_model(source.model, ds.input_shape, ds.num_classes)
+    except ModelError as e:
+        raise ConfigError("init_from", source.label, f"a model for data set "
+                          f"{ds.info.name!r} ({e})") from None
+    net = keras.models.clone_model(source.model)
+    net.set_weights(source.model.get_weights())
+    return net
+
+
 def _load_teacher(cfg: ExperimentConfig, store: RunStore | None) -> Any:
     if cfg.distill_teacher is None:
         return None
@@ -200,8 +219,18 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         >>> result.metrics["test_accuracy"] > 0.9                # doctest: +SKIP
         True
     """
-    # 1. validate everything we can before touching TensorFlow or the disk
+    # 1. validate everything we can before touching the disk (a source's weights load here)
     cfg = _coerce_config(cfg)
+    run_store = _resolve_store(store)
+    source = None
+    if cfg.init_from is not None:
+        from workbench.training.source import adopt_source, load_source
+
+        if model is not None:
+            raise ConfigError("init_from", cfg.init_from, "None when model= is passed (start "
+                              "from trained weights with one or the other)")
+        source = load_source(cfg.init_from, run_store, "init_from")
+        cfg = adopt_source(cfg, source)
     ds = from_arrays(data) if data is not None else load_dataset(cfg.dataset)
     split = split_data(cfg, ds)
     n_train = len(split.x_train)
@@ -211,7 +240,6 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
                       f"({n_train} samples): using full batch ({n_train})", UserWarning,
                       stacklevel=2)
     spe = steps_per_epoch(cfg, n_train)
-    run_store = _resolve_store(store)
     user_callbacks = list(callbacks)
     extra_sinks = list(sinks)
 
@@ -227,7 +255,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     strategy = _strategy(cfg.strategy)
     compression = Compression(cfg)
     with strategy.scope():
-        net = _build_model(cfg, model, ds)
+        net = _build_model(cfg, model, ds) if source is None else _from_source(source, ds)
         dense_bytes = _size_bytes_float32(net)
         net = compression.prepare(net)  # twins with masks / fake quantization; checks first
         teacher = _load_teacher(cfg, run_store)
@@ -243,7 +271,10 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         trainee.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=False)
 
     # 3. open the run record and the metric stream
-    writer = run_store.start(cfg, {"data": ds.info.name}) if run_store is not None else None
+    extra = {"data": ds.info.name}
+    if source is not None:
+        extra["source_run"] = source.label
+    writer = run_store.start(cfg, extra) if run_store is not None else None
     run_id = writer.run_id if writer else f"unsaved-{int(time.time() * 1000)}"
     memory = MemorySink()
     all_sinks: list[Any] = [memory]
@@ -268,9 +299,13 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     status, error, cause = "completed", None, None
     t0 = time.perf_counter()
     try:
-        trainee.fit(split.x_train, split.y_train, batch_size=batch, epochs=cfg.epochs,
-                validation_data=(split.x_val, split.y_val) if split.x_val is not None else None,
-                shuffle=True, verbose=0, callbacks=fit_callbacks)
+        if cfg.epochs > 0:
+            trainee.fit(split.x_train, split.y_train, batch_size=batch, epochs=cfg.epochs,
+                        validation_data=(split.x_val, split.y_val) if split.x_val is not None
+                        else None, shuffle=True, verbose=0, callbacks=fit_callbacks)
+        else:  # compression only: the stream still opens the run for its sinks
+            stream.emit({"type": "run_start", "epochs": 0, "steps_per_epoch": spe,
+                         "params": int(net.count_params()), **stream.start_info})
     except KeyboardInterrupt:
         status = "stopped"
     except Exception as e:  # recorded as failed, then re-raised as RunFailed
@@ -300,12 +335,17 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     if status != "failed":
         if teacher is not None and not net.compiled:
             net.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
-        ev = net.evaluate(split.x_test, split.y_test, batch_size=max(batch, 256), verbose=0,
+        ev = net.evaluate(split.x_test, split.y_test, batch_size=max(batch, EVAL_BATCH_SIZE),
+                          verbose=0,
                           return_dict=True)
         metrics["test_loss"] = _finite_or_none(float(ev["loss"]))
         metrics["test_accuracy"] = float(ev["accuracy"])
     if guard.diverged:
         metrics["diverged_at_step"] = guard.step
+    if source is not None:
+        metrics["source_run"] = source.label
+        if source.metrics and isinstance(source.metrics.get("test_accuracy"), float):
+            metrics["source_test_accuracy"] = source.metrics["test_accuracy"]
     if status in ("completed", "stopped"):
         exports = export_all(cfg, net, writer.dir if writer else None, split.x_train,
                              split.x_test, split.y_test)
