@@ -315,3 +315,51 @@ def dashboard(source: Any = (), runs: Iterable[tuple[str, Any]] | None = None) -
                       legend={"orientation": "h", "y": -0.08})
     fig.update_yaxes(rangemode="tozero", row=2, col=2)  # a constant size reads as a flat line
     return fig
+
+
+def sensitivity(df: Any, title: str = "per-layer sensitivity") -> Any:
+    """Accuracy when one layer alone is pruned (left) or quantized (right), one line per layer:
+    the picture of Han et al. 2015, Fig. 5. ``df`` is ``wb.compress.sensitivity``'s table; the
+    dotted line is the uncompressed accuracy.
+
+    Example:
+        >>> import pandas as pd, workbench as wb
+        >>> df = pd.DataFrame({"layer": ["d", "d"], "technique": ["prune", "quantize"],
+        ...                    "value": [0.9, 4], "test_accuracy": [0.9, 0.95],
+        ...                    "drop": [0.05, 0.0]})
+        >>> [t.name for t in wb.figures.sensitivity(df).data]
+        ['d', 'd']
+    """
+    from plotly.subplots import make_subplots
+
+    go = _go()
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        "prune one layer: accuracy vs ratio", "quantize one layer: accuracy vs bits"))
+    layers = list(dict.fromkeys(df["layer"])) if len(df) else []
+    for i, layer in enumerate(layers):
+        color = PALETTE[i % len(PALETTE)]
+        for col, technique in ((1, "prune"), (2, "quantize")):
+            rows = df[(df["layer"] == layer) & (df["technique"] == technique)].sort_values(
+                "value")
+            if rows.empty:
+                continue
+            fig.add_trace(go.Scatter(
+                x=rows["value"].tolist(), y=rows["test_accuracy"].tolist(),
+                mode="lines+markers", name=str(layer), legendgroup=str(layer),
+                showlegend=col == 1 or technique == "quantize" and
+                not (df[(df["layer"] == layer) & (df["technique"] == "prune")].size),
+                line={"color": color},
+                hovertemplate=f"{layer}<br>%{{x}}: accuracy %{{y:.4f}}<extra></extra>"),
+                row=1, col=col)
+    base = df.attrs.get("baseline_accuracy") if hasattr(df, "attrs") else None
+    if base is None and len(df):
+        base = float((df["test_accuracy"] + df["drop"]).iloc[0])
+    if base is not None:
+        for col in (1, 2):
+            fig.add_hline(y=base, line={"dash": "dot", "color": "#555"}, row=1, col=col)
+    fig.update_xaxes(title_text="pruning ratio", row=1, col=1)
+    fig.update_xaxes(title_text="bits", autorange="reversed", row=1, col=2)
+    fig.update_yaxes(title_text="test accuracy", row=1, col=1)
+    fig.update_layout(title=title, template="plotly_white", height=400,
+                      legend={"title": "layer"})
+    return fig
