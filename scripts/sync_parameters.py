@@ -17,6 +17,7 @@ import nbformat
 from workbench.config import FIELDS
 
 TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "int_list": "list",
+         "ratio_map": "dict",
          "str_list": "list"}
 EXTRA = {"autorun: bool = True": "train the configuration above once when the notebook runs"}
 

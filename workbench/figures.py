@@ -346,8 +346,7 @@ def sensitivity(df: Any, title: str = "per-layer sensitivity") -> Any:
             fig.add_trace(go.Scatter(
                 x=rows["value"].tolist(), y=rows["test_accuracy"].tolist(),
                 mode="lines+markers", name=str(layer), legendgroup=str(layer),
-                showlegend=col == 1 or technique == "quantize" and
-                not (df[(df["layer"] == layer) & (df["technique"] == "prune")].size),
+                showlegend=col == 1,
                 line={"color": color},
                 hovertemplate=f"{layer}<br>%{{x}}: accuracy %{{y:.4f}}<extra></extra>"),
                 row=1, col=col)

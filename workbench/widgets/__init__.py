@@ -9,7 +9,9 @@ Example:
     >>> #     wb.callbacks.MetricStream(sinks=[plot])])
 """
 
+from workbench.widgets.compress_view import CompressView
 from workbench.widgets.liveplot import BoundedSeries, LivePlot
 from workbench.widgets.panel import CompareView, ControlPanel, SearchView, compare
 
-__all__ = ["BoundedSeries", "CompareView", "ControlPanel", "LivePlot", "SearchView", "compare"]
+__all__ = ["BoundedSeries", "CompareView", "CompressView", "ControlPanel", "LivePlot",
+           "SearchView", "compare"]

@@ -9,7 +9,6 @@ Data flows one way: controls -> config -> run -> events -> views.
 from __future__ import annotations
 
 import html
-import math
 import threading
 import time
 import traceback
@@ -19,77 +18,15 @@ from typing import Any
 import ipywidgets as W
 
 from workbench.commands import cli_command, papermill_command
-from workbench.config import FIELDS, GROUPS, ExperimentConfig, FieldSpec
+from workbench.config import FIELDS, GROUPS, ExperimentConfig
 from workbench.exceptions import ConfigError, RunFailed, WorkbenchError
 from workbench.runs import RunResult, RunStore
+from workbench.widgets.controls import _STYLE, make_control, read_control, set_control
 from workbench.widgets.liveplot import LivePlot
 
-_STYLE = {"description_width": "150px"}
-_LAYOUT = {"width": "440px"}
 _TABLE_COLUMNS = ["run_id", "status", "dataset", "model", "optimizer", "lr_schedule",
                   "prune_ratio", "quant_bits", "cluster_k", "test_accuracy",
                   "size_bytes_packed", "compression_ratio", "params"]
-
-
-# --- controls from field metadata ---
-
-def make_control(spec: FieldSpec, value: Any) -> W.Widget:
-    """The widget for one config field: dropdown, slider, log slider, checkbox or text."""
-    kw: dict[str, Any] = {"description": spec.name, "style": _STYLE,
-                          "layout": W.Layout(**_LAYOUT)}
-    if spec.kind == "bool":
-        w: W.Widget = W.Checkbox(value=bool(value), indent=False, **kw)
-    elif spec.kind == "str_list":
-        w = W.SelectMultiple(options=list(spec.choices or ()), value=tuple(value),
-                             rows=min(6, len(spec.choices or ())), **kw)
-    elif spec.choices is not None:
-        options = [(str(c), c) for c in spec.choices]
-        if spec.optional:
-            options.insert(0, ("None", None))
-        w = W.Dropdown(options=options, value=value, **kw)
-    elif spec.kind == "float" and spec.log:
-        lo = spec.low if spec.low and spec.low > 0 else 1e-5
-        w = W.FloatLogSlider(value=value, base=10, min=math.log10(lo),
-                             max=math.log10(spec.high or 10.0), step=0.05,
-                             readout_format=".2e", continuous_update=False, **kw)
-    elif spec.kind in ("int", "float") and not spec.optional and spec.low is not None and (
-            spec.widget_max is not None or spec.high is not None):
-        top = spec.widget_max if spec.widget_max is not None else spec.high
-        top = max(float(top), float(value))
-        if spec.kind == "int":
-            w = W.IntSlider(value=value, min=int(spec.low), max=int(top),
-                            continuous_update=False, **kw)
-        else:
-            w = W.FloatSlider(value=value, min=spec.low, max=top, step=round(top / 100, 6),
-                              readout_format=".3g", continuous_update=False, **kw)
-    else:
-        text = ",".join(str(v) for v in value) if isinstance(value, tuple) else (
-            "None" if value is None else str(value))
-        w = W.Text(value=text, placeholder="None" if spec.optional else "",
-                   continuous_update=False, **kw)
-    w.tooltip = spec.help
-    return w
-
-
-def read_control(spec: FieldSpec, w: W.Widget) -> Any:
-    """The config value a control holds (text is parsed; ConfigError names the field)."""
-    if isinstance(w, W.Text):
-        return spec.parse(w.value)
-    if isinstance(w, W.SelectMultiple):
-        return list(w.value)
-    return w.value
-
-
-def _set_control(w: W.Widget, value: Any) -> None:
-    if isinstance(w, W.Text):
-        w.value = ",".join(str(v) for v in value) if isinstance(value, list | tuple) else (
-            "None" if value is None else str(value))
-    elif isinstance(w, W.SelectMultiple):
-        w.value = tuple(value)
-    else:
-        if isinstance(w, W.IntSlider | W.FloatSlider) and value > w.max:
-            w.max = value
-        w.value = value
 
 
 class _StatusSink:
@@ -200,8 +137,14 @@ class ControlPanel:
         self.run_button = W.Button(description="Run", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop",
                                     disabled=True)
+        self.compress_button = W.Button(description="Compress", icon="compress",
+                                        tooltip="what-if compression of the selected (or last "
+                                        "completed) run: instant, measured", disabled=True)
         self.run_button.on_click(lambda _b: self.run())
         self.stop_button.on_click(lambda _b: self.stop())
+        self.compress_button.on_click(lambda _b: self._compress_clicked())
+        self.compress_view: Any = None
+        self.compress_box = W.VBox()
         self.message = W.HTML()
         self.status_html = W.HTML("<b>status:</b> ready")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="440px"))
@@ -216,11 +159,13 @@ class ControlPanel:
                     "xaxis_title": "epoch", "yaxis_title": "lr"}))
         self.plan_html = W.HTML()
         self.compare = CompareView(self.store, session=self, load=self.load_config)
-        left = W.VBox([self.tabs, self.message, W.HBox([self.run_button, self.stop_button]),
+        left = W.VBox([self.tabs, self.message, W.HBox([self.run_button, self.stop_button,
+                                                        self.compress_button]),
                        self.status_html, self.progress, self.output])
         self.schedule_fig.update_yaxes(rangemode="tozero")
         right = W.VBox([self.schedule_fig, self.plan_html], layout=W.Layout(width="480px"))
-        self.widget = W.VBox([W.HBox([left, right]), self.live.figure, self.compare.widget])
+        self.widget = W.VBox([W.HBox([left, right]), self.live.figure, self.compress_box,
+                              self.compare.widget])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -269,7 +214,7 @@ class ControlPanel:
         if self._lr_auto and "learning_rate" in self.controls:
             self._quiet = True
             try:
-                _set_control(self.controls["learning_rate"], cfg.lr)
+                set_control(self.controls["learning_rate"], cfg.lr)
             finally:
                 self._quiet = False
         self.run_button.disabled = self.running
@@ -324,7 +269,7 @@ class ControlPanel:
                 if name == "learning_rate":
                     self._lr_auto = value is None
                     value = candidate.lr
-                _set_control(self.controls[name], getattr(candidate, name) if
+                set_control(self.controls[name], getattr(candidate, name) if
                              name != "learning_rate" else value)
         finally:
             self._quiet = False
@@ -397,7 +342,36 @@ class ControlPanel:
                      f"learning rate (was {cfg.lr:g})")
         color = {"completed": "#2e7d32", "stopped": "#8a6d00"}.get(result.status, "#c62828")
         self._status(text, color)
+        self.compress_button.disabled = self._compress_source() is None
         self.compare.refresh()
+
+    # --- compress what you trained ---
+    def _compress_source(self) -> Any:
+        sel = self.compare.selected
+        if sel is not None and self.store is not None and sel in self.store:
+            return sel
+        done = [r for r in self.results if r.status in ("completed", "stopped")
+                and r.model is not None]
+        return done[-1] if done else None
+
+    def compress(self, run: Any = None, epochs: int = 4) -> Any:
+        """Open the Compress view (:class:`CompressView`) for ``run`` (a RunResult or run id;
+        default: the run selected in the comparison, else the last completed one)."""
+        from workbench.widgets.compress_view import CompressView
+
+        source = run if run is not None else self._compress_source()
+        if source is None:
+            raise ConfigError("init_from", None, "a completed run: press Run first")
+        self.compress_view = CompressView(source, self.data if self.data is not None else None,
+                                          store=self.store, panel=self, epochs=epochs)
+        self.compress_box.children = [self.compress_view.widget]
+        return self.compress_view
+
+    def _compress_clicked(self) -> None:
+        try:
+            self.compress()
+        except Exception as e:  # shown, never lost in the comm handler
+            self._show_error(f"compress: {e}", None if isinstance(e, WorkbenchError) else e)
 
     def _show_error(self, message: str, exc: BaseException | None) -> None:
         self._status(message, "#c62828")
@@ -590,6 +564,8 @@ class CompareView:
             return
         self.selected = run_id
         self.load_button.disabled = self.load is None
+        if self.session is not None:
+            self.session.compress_button.disabled = False
         rows = "".join(f"<tr><td>{k}</td><td>{html.escape(str(v))}</td></tr>"
                        for k, v in r.config.to_dict().items())
         self.detail.value = (

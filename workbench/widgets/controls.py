@@ -1,0 +1,87 @@
+"""Controls generated from field metadata: one widget per :class:`FieldSpec`.
+
+The analogue of ipywidgets' ``interaction.py`` (``widget_from_*``): a field's kind, choices,
+range and scale decide the widget, so the panel, the Compress view and the teaching widgets
+render any field the same way, and reading a control back is checked by the field's own rule.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import ipywidgets as W
+
+from workbench.config import FieldSpec
+
+_STYLE = {"description_width": "150px"}
+_LAYOUT = {"width": "440px"}
+
+
+def make_control(spec: FieldSpec, value: Any) -> W.Widget:
+    """The widget for one config field: dropdown, slider, log slider, checkbox or text."""
+    kw: dict[str, Any] = {"description": spec.name, "style": _STYLE,
+                          "layout": W.Layout(**_LAYOUT)}
+    if spec.kind == "bool":
+        w: W.Widget = W.Checkbox(value=bool(value), indent=False, **kw)
+    elif spec.kind == "str_list":
+        w = W.SelectMultiple(options=list(spec.choices or ()), value=tuple(value),
+                             rows=min(6, len(spec.choices or ())), **kw)
+    elif spec.choices is not None:
+        options = [(str(c), c) for c in spec.choices]
+        if spec.optional:
+            options.insert(0, ("None", None))
+        w = W.Dropdown(options=options, value=value, **kw)
+    elif spec.kind == "float" and spec.log:
+        lo = spec.low if spec.low and spec.low > 0 else 1e-5
+        w = W.FloatLogSlider(value=value, base=10, min=math.log10(lo),
+                             max=math.log10(spec.high or 10.0), step=0.05,
+                             readout_format=".2e", continuous_update=False, **kw)
+    elif spec.kind in ("int", "float") and not spec.optional and spec.low is not None and (
+            spec.widget_max is not None or spec.high is not None):
+        top = spec.widget_max if spec.widget_max is not None else spec.high
+        top = max(float(top), float(value))
+        if spec.kind == "int":
+            w = W.IntSlider(value=value, min=int(spec.low), max=int(top),
+                            continuous_update=False, **kw)
+        else:
+            w = W.FloatSlider(value=value, min=spec.low, max=top, step=round(top / 100, 6),
+                              readout_format=".3g", continuous_update=False, **kw)
+    else:
+        text = control_text(value)
+        w = W.Text(value=text, placeholder="None" if spec.optional else "",
+                   continuous_update=False, **kw)
+    w.tooltip = spec.help
+    return w
+
+
+def control_text(value: Any) -> str:
+    """A field value as a text control shows it (the CLI's syntax: ``128,64``,
+    ``dense_1=0.9,logits=0.5``, ``None``)."""
+    if value is None:
+        return "None"
+    if isinstance(value, dict):
+        value = tuple(value.items())
+    if isinstance(value, list | tuple):
+        return ",".join(f"{v[0]}={v[1]:g}" if isinstance(v, tuple) else str(v) for v in value)
+    return str(value)
+
+
+def read_control(spec: FieldSpec, w: W.Widget) -> Any:
+    """The config value a control holds (text is parsed; ConfigError names the field)."""
+    if isinstance(w, W.Text):
+        return spec.parse(w.value)
+    if isinstance(w, W.SelectMultiple):
+        return list(w.value)
+    return w.value
+
+
+def set_control(w: W.Widget, value: Any) -> None:
+    if isinstance(w, W.Text):
+        w.value = control_text(value)
+    elif isinstance(w, W.SelectMultiple):
+        w.value = tuple(value)
+    else:
+        if isinstance(w, W.IntSlider | W.FloatSlider) and value > w.max:
+            w.max = value
+        w.value = value
