@@ -7,12 +7,10 @@ PYTEST := $(BIN)/python -m pytest
 setup:
 	@bash scripts/setup.sh
 
-# The main job on the embedded default data: a small compression sweep, then its report.
+# The main job on the embedded default data: train a dense model once, sweep compression
+# settings from its weights (papermill, 2 at a time), write the report.
 demo: setup
-	$(BIN)/workbench sweep notebooks/05_compression_pipeline.ipynb -o reports/demo \
-		--grid prune_ratio=0,0.8 --grid quant_bits=8,4 -p epochs 4 -p baseline false \
-		--workers 2
-	$(BIN)/workbench report reports/demo --title "nn-workbench demo: compression sweep on digits"
+	$(BIN)/python scripts/demo.py --out reports/demo --workers 2
 
 lint: setup
 	$(BIN)/ruff check workbench tests benchmarks scripts

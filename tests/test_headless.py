@@ -19,7 +19,7 @@ QUICK = {
     "02_lr_schedules": {"epochs": 2, "schedules": ["constant", "cosine"]},
     "03_pruning": {"epochs": 2, "prune_ratios": [0.0, 0.8]},
     "04_quantization": {"epochs": 2, "bits": [8, 2], "modes": ["ptq", "qat"]},
-    "05_compression_pipeline": {"epochs": 2},
+    "05_compression_pipeline": {"epochs": 2, "dense_epochs": 4},
     "06_distillation": {"epochs": 2},
 }
 
@@ -54,7 +54,7 @@ def test_unknown_parameter_lists_the_valid_ones():
 
 @pytest.mark.parametrize("params,field", [
     ({"epochs": "abc"}, "epochs"), ({"prune_ratio": 1.5}, "prune_ratio"),
-    ({"quant_bits": 9}, "quant_bits"), ({"baseline": "maybe"}, "baseline")])
+    ({"quant_bits": 9}, "quant_bits"), ({"distill": "maybe"}, "distill")])
 def test_wrong_types_and_values(params, field):
     with pytest.raises(wb.ConfigError) as e:
         check_parameters(NOTEBOOKS / "05_compression_pipeline.ipynb", params)
@@ -63,8 +63,8 @@ def test_wrong_types_and_values(params, field):
 
 def test_command_line_strings_are_parsed_and_strings_stay_strings():
     out = check_parameters(NOTEBOOKS / "05_compression_pipeline.ipynb",
-                           {"epochs": "3", "quant_bits": "None", "baseline": "false"})
-    assert out == {"epochs": 3, "quant_bits": None, "baseline": False}
+                           {"epochs": "3", "quant_bits": "None", "distill": "false"})
+    assert out == {"epochs": 3, "quant_bits": None, "distill": False}
     code = "__import__('os').system('touch pwned')"
     assert check_parameters(TINY, {"name": code}) == {"name": code}
 

@@ -71,7 +71,7 @@ def report(output_dir: str | Path, title: str | None = None) -> Path:
                           figures.overlay(histories, metric, validation=False)))
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p>{len(df)} runs: {int((df.status == 'completed').sum())} completed, "
-             f"{int((df.status != 'completed').sum())} not.</p>"]
+             f"{int((df.status != 'completed').sum())} not.</p>", _summary(done, params)]
     for i, (caption, fig) in enumerate(charts):
         parts.append(f"<h2>{html.escape(caption)}</h2>")
         parts.append(_figure_html(fig, first=i == 0))
@@ -92,6 +92,42 @@ def report(output_dir: str | Path, title: str | None = None) -> Path:
     out = root / "index.html"
     out.write_text(page, encoding="utf-8")
     return out
+
+
+def _summary(done: Any, params: list[str]) -> str:
+    """The page's first box: the reference accuracy (the dense run the sweep compressed, when
+    the runs name one as ``baseline_accuracy``; else the best run), the best run and the
+    smallest run within 1 point of the reference."""
+    if done.empty or "test_accuracy" not in done or not done["test_accuracy"].notna().any():
+        return ""
+    best = done.loc[done["test_accuracy"].idxmax()]
+    if "baseline_accuracy" in done and done["baseline_accuracy"].notna().any():
+        ref, ref_name = float(done["baseline_accuracy"].dropna().iloc[0]), "dense run"
+    else:
+        ref, ref_name = float(best["test_accuracy"]), "best run"
+
+    def describe(row: Any) -> str:
+        what = ", ".join(f"{p} {row[p]}" for p in params if p in row) or str(row["run"])
+        size = (f", {int(row['size_bytes_packed']):,} bytes packed"
+                if "size_bytes_packed" in row and row["size_bytes_packed"] == row[
+                    "size_bytes_packed"] else "")
+        ratio = (f" ({row['compression_ratio']:.1f}x smaller)" if "compression_ratio" in row
+                 and row["compression_ratio"] == row["compression_ratio"] else "")
+        return (f"<b>{html.escape(what)}</b>: test accuracy {row['test_accuracy']:.4f} "
+                f"({100 * (row['test_accuracy'] - ref):+.2f} pt){html.escape(size + ratio)}")
+
+    items = [f"<li>reference ({ref_name}): test accuracy <b>{ref:.4f}</b></li>",
+             f"<li>best accuracy: {describe(best)}</li>"]
+    if "size_bytes_packed" in done:
+        close = done[(done["test_accuracy"] >= ref - 0.01) & done["size_bytes_packed"].notna()]
+        if len(close):
+            items.append("<li>smallest within 1 pt of the reference: "
+                         f"{describe(close.loc[close['size_bytes_packed'].idxmin()])}</li>")
+        else:
+            items.append("<li>no run is within 1 pt of the reference</li>")
+    return ("<div class='summary' style='border:1px solid #ccc;border-radius:6px;"
+            "padding:8px 16px;background:#fafafa'><h2 style='margin-top:6px'>Summary</h2>"
+            f"<ul>{''.join(items)}</ul></div>")
 
 
 def _swept(root: Path) -> set[str]:

@@ -4,7 +4,7 @@ Sliders for the pruning ratio, bits, conv bits, clusters and scope (generated fr
 fields). Every change asks the :class:`workbench.compress.WhatIf` engine, which measures the
 accuracy and the real ``.wbz`` bytes, and adds the point to an accuracy-vs-size chart beside
 the store's trained runs. "Fine-tune this point" trains ``init_from`` the run with those
-settings in the background (QAT when bits are set), with live charts; "Export" writes the
+settings in the background (QAT when bits are set, distilling from the run), with live charts; "Export" writes the
 point's artifacts, each measured on its own file; "Sensitivity" scans the layers one by one.
 """
 
@@ -235,10 +235,12 @@ class CompressView:
         n = int(epochs if epochs is not None else self.epochs.value)
         qat = s["quant_bits"] not in (None, 16) and s["quant_bits_conv"] != 16
         base: ExperimentConfig = self.whatif.config
-        # half the source's rate on a cosine schedule: the weights are already trained
+        # what recovered best in benchmarks/recovery.py's trials: prune at once, then recover
+        # at the source's own rate (lower rates recover less) while distilling from it
         return base.replace(init_from=self.whatif.run_id, epochs=n, warmup_epochs=0,
-                            lr_schedule="cosine", learning_rate=base.lr / 2,
-                            prune_layer_ratios=None,
+                            lr_schedule="cosine", prune_schedule="constant", prune_begin=0.0,
+                            distill_teacher=self.whatif.run_id, distill_alpha=0.7,
+                            distill_temperature=2.0, prune_layer_ratios=None,
                             quant_mode="qat" if qat else "ptq", prune_structure="unstructured",
                             export=["keras", "packed"], run_name=None, **s)
 
