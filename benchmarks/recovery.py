@@ -70,7 +70,7 @@ def main() -> None:
                 prune_ratio=RECIPE["prune_ratio"], quant_bits=RECIPE["quant_bits"],
                 quant_granularity=RECIPE["quant_granularity"])
             t0 = time.perf_counter()
-            ft = wb.run(base.replace(**RECIPE, **FINE_TUNE, init_from=dense.run_id,
+            ft = wb.run(base.replace(**{**RECIPE, **FINE_TUNE}, init_from=dense.run_id,
                                      distill_teacher=dense.run_id, epochs=args.ft_epochs),
                         store=store, verbose=False)
             t_ft = time.perf_counter() - t0
@@ -93,11 +93,11 @@ def main() -> None:
                   f"{seed_row['fine_tuned']:.4f} at {seed_row['fine_tuned_ratio']:.1f}x, "
                   f"scratch {seed_row['scratch']:.4f}", flush=True)
 
-        def mean(key: str) -> float:
-            return statistics.mean(r[key] for r in per_seed)
+        def mean(key: str, rows: list = per_seed) -> float:
+            return statistics.mean(r[key] for r in rows)
 
-        def std(key: str) -> float:
-            return statistics.stdev(r[key] for r in per_seed) if len(per_seed) > 1 else 0.0
+        def std(key: str, rows: list = per_seed) -> float:
+            return statistics.stdev(r[key] for r in rows) if len(rows) > 1 else 0.0
 
         drop = 100 * (mean("dense") - mean("fine_tuned"))
         out[name] = {

@@ -170,7 +170,7 @@ def test_unknown_run_id_suggests_the_close_one(trained):
 
 
 def test_failed_and_incomplete_sources_are_refused(trained):
-    store, src = trained
+    store, _ = trained
     writer = store.start(wb.ExperimentConfig(run_name="broken"))
     writer.finish("failed", {}, "ValueError: boom")
     err = _bad(store, "failed", init_from=writer.run_id, epochs=0)

@@ -4,8 +4,9 @@ Sliders for the pruning ratio, bits, conv bits, clusters and scope (generated fr
 fields). Every change asks the :class:`workbench.compress.WhatIf` engine, which measures the
 accuracy and the real ``.wbz`` bytes, and adds the point to an accuracy-vs-size chart beside
 the store's trained runs. "Fine-tune this point" trains ``init_from`` the run with those
-settings in the background (QAT when bits are set, distilling from the run), with live charts; "Export" writes the
-point's artifacts, each measured on its own file; "Sensitivity" scans the layers one by one.
+settings in the background (QAT when bits are set, distilling from the run), with live
+charts; "Export" writes the point's artifacts, each measured on its own file; "Sensitivity"
+scans the layers one by one.
 """
 
 from __future__ import annotations
