@@ -21,6 +21,7 @@ QUICK = {
     "04_quantization": {"epochs": 2, "bits": [8, 2], "modes": ["ptq", "qat"]},
     "05_compression_pipeline": {"epochs": 2, "dense_epochs": 4},
     "06_distillation": {"epochs": 2},
+    "08_compress_trained": {"epochs": 4, "ratios": [0.5, 0.9], "bits": [4]},
 }
 
 # the teaching notebooks, with quick parameters, and the claims each one makes

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import workbench as wb
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.keras
 
@@ -245,3 +245,18 @@ def test_cli_and_api_give_one_number(trained, tmp_path):
                   "dense1=0.5", "--runs-dir", str(store.root))
     assert res.returncode == 2 and "prune_layer_ratios" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.notebook
+def test_papermill_gives_the_same_number(trained, tmp_path):
+    store, src = trained
+    api = wb.run(wb.ExperimentConfig(init_from=str(src.run_dir), epochs=0, prune_ratio=0.8,
+                                     quant_bits=4), store=store, verbose=False)
+    nb = wb.run_notebook(ROOT / "notebooks" / "05_compression_pipeline.ipynb",
+                         {"init_from": str(src.run_dir), "epochs": 0, "prune_ratio": 0.8,
+                          "quant_bits": 4, "distill": False}, tmp_path / "nb")
+    assert nb.status == "completed", nb.error
+    assert nb.results["test_accuracy"] == api.metrics["packed_accuracy"]
+    assert nb.results["size_bytes_packed"] == api.metrics["size_bytes_packed"]
+    assert nb.results["baseline_accuracy"] == src.metrics["test_accuracy"]
+    assert nb.results["one_shot_accuracy"] == nb.results["test_accuracy"]  # epochs=0

@@ -292,7 +292,7 @@ def sensitivity(source: WhatIf | Any, ratios: Iterable[float] = (0.5, 0.7, 0.8, 
     for p in layer_plan(w.model, Settings()):
         if not p.compressible:
             continue
-        for r in ratios:
+        for r in sorted(ratios):
             acc = w.evaluate(layers={p.name: {"prune_ratio": r}}, measure_size=False,
                              quant_granularity=granularity)["test_accuracy"]
             rows.append({"layer": p.name, "type": p.type, "params": p.params,
@@ -312,7 +312,8 @@ def sensitivity(source: WhatIf | Any, ratios: Iterable[float] = (0.5, 0.7, 0.8, 
 
 def suggest_layer_ratios(df: pd.DataFrame, max_drop: float = 0.005) -> dict[str, float]:
     """Each layer's largest pruning ratio whose accuracy drop, that layer alone, is at most
-    ``max_drop`` (0.005 = half a point); layers with none are left out.
+    ``max_drop`` (0.005 = half a point), and so is every smaller ratio scanned; layers with
+    none are left out.
 
     The result is a ``prune_layer_ratios`` value for a run. The drops of layers pruned
     together add up roughly (Han et al.): check the combination with
@@ -332,7 +333,11 @@ def suggest_layer_ratios(df: pd.DataFrame, max_drop: float = 0.005) -> dict[str,
     out: dict[str, float] = {}
     prune = df[df["technique"] == "prune"]
     for layer, rows in prune.groupby("layer", sort=False):
-        ok = rows[rows["drop"] <= max_drop]["value"]
-        if len(ok):
-            out[str(layer)] = float(ok.max())
+        best = None
+        for value, drop in zip(rows["value"], rows["drop"], strict=True):  # ratio order
+            if drop > max_drop:
+                break  # a larger ratio that happens to pass after a failure is noise
+            best = float(value)
+        if best:
+            out[str(layer)] = best
     return out

@@ -12,6 +12,7 @@ scans the layers one by one.
 from __future__ import annotations
 
 import html
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -96,15 +97,16 @@ class CompressView:
         from workbench.widgets.liveplot import LivePlot
 
         self.live = LivePlot(auto_display=False, static_on_end=False, height=420)
+        self.live_box = W.Box([self.live.figure], layout=W.Layout(display="none"))
         self.sensitivity_box = W.Output()
         left = W.VBox([W.HTML(f"<h4>Compress {html.escape(self._source_label())}</h4>"),
                        *self.controls.values(), self.readout,
                        W.HBox([self.epochs, self.fine_tune_button]),
                        W.HBox([self.export_dir, self.export_button]),
                        self.sensitivity_button, self.status, self.output],
-                      layout=W.Layout(width="460px"))
-        self.widget = W.VBox([W.HBox([left, W.Box([self.chart], layout=W.Layout(
-            flex="1 1 auto", min_width="0"))]), self.sensitivity_box, self.live.figure])
+                      layout=W.Layout(flex="0 0 480px", width="480px"))
+        self.widget = W.VBox([W.HBox([left, self.chart]), self.sensitivity_box,
+                              self.live_box])
         self._show(self.last)
 
     def _ipython_display_(self) -> None:
@@ -202,7 +204,7 @@ class CompressView:
                                  marker={"color": "#d62728", "size": 14,
                                          "line": {"color": "white", "width": 1}}))
         fig.update_layout(title="what if: accuracy vs packed size", template="plotly_white",
-                          height=420, margin={"t": 50, "b": 50, "l": 60, "r": 20},
+                          height=420, width=480, margin={"t": 50, "b": 50, "l": 60, "r": 20},
                           xaxis={"title": "packed size (bytes)", "type": "log"},
                           yaxis={"title": "test accuracy"},
                           legend={"orientation": "h", "y": -0.25})
@@ -224,6 +226,13 @@ class CompressView:
             if self.last.get("size_bytes_packed"):
                 self.chart.data[3].x = [self.last["size_bytes_packed"]]
                 self.chart.data[3].y = [self.last["test_accuracy"]]
+            xs = [*sx, *px, base["size_bytes_packed"]]
+            ys = [*sy, *py, base["test_accuracy"]]
+            lo, hi = math.log10(max(min(xs), 1)), math.log10(max(xs))
+            pad = max(0.08, 0.06 * (hi - lo))  # every point in view, the source included
+            self.chart.layout.xaxis.update(range=[lo - pad, hi + pad], autorange=False)
+            self.chart.layout.yaxis.update(range=[max(0.0, min(ys) - 0.05),
+                                                  min(1.0, max(ys)) + 0.03], autorange=False)
 
     # --- acting on a point ---
     def point_config(self, epochs: int | None = None) -> Any:
@@ -255,6 +264,7 @@ class CompressView:
             self.status.value = "<i>a fine-tune is already running</i>"
             return False
         self.fine_tune_button.disabled = True
+        self.live_box.layout.display = None  # the live charts appear with the first run
         self.status.value = f"<b>fine-tuning</b> {html.escape(cfg.label)} for {cfg.epochs} epochs"
         store = self.store if self.store is not None else False
 

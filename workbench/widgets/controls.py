@@ -31,7 +31,8 @@ def make_control(spec: FieldSpec, value: Any) -> W.Widget:
         options = [(str(c), c) for c in spec.choices]
         if spec.optional:
             options.insert(0, ("None", None))
-        w = W.Dropdown(options=options, value=value, **kw)
+        # ipywidgets reads value=None as "nothing selected" (a blank box): select by index
+        w = W.Dropdown(options=options, index=[v for _, v in options].index(value), **kw)
     elif spec.kind == "float" and spec.log:
         lo = spec.low if spec.low and spec.low > 0 else 1e-5
         w = W.FloatLogSlider(value=value, base=10, min=math.log10(lo),
@@ -81,6 +82,8 @@ def set_control(w: W.Widget, value: Any) -> None:
         w.value = control_text(value)
     elif isinstance(w, W.SelectMultiple):
         w.value = tuple(value)
+    elif isinstance(w, W.Dropdown):
+        w.index = [v for _, v in w.options].index(value)
     else:
         if isinstance(w, W.IntSlider | W.FloatSlider) and value > w.max:
             w.max = value
