@@ -31,6 +31,8 @@ bench: bench-extra
 	$(BIN)/python benchmarks/mask_overhead.py
 	$(BIN)/python benchmarks/vs_tfmot.py
 	$(BIN)/python benchmarks/deep_compression.py
+	$(BIN)/python benchmarks/whatif_latency.py
+	$(BIN)/python benchmarks/recovery.py
 
 # tfmot (tf_keras) for benchmarks/vs_tfmot.py only. --no-deps: tf-keras would pull the full
 # `tensorflow` wheel beside tensorflow-cpu, and tfmot would downgrade absl-py.
