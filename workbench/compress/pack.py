@@ -26,6 +26,13 @@ their positions as gaps: each gap (zeros skipped before the next nonzero) is wri
 255 meaning "255 more zeros, keep reading". Streams of one kind are stored together (all gaps,
 then all codes, then all tables and raw values) because the entropy coder does better on
 homogeneous data. Unpacking gives back bit-identical weights, hence identical predictions.
+
+Decoding treats a file as untrusted: the body is decompressed incrementally (the header first,
+then exactly the stream bytes the header declares) and refused with an ArtifactError when it
+holds more (a decompression bomb), when the header is over ``MAX_HEADER_BYTES`` (64 MiB), when
+the tensors declare more than ``MAX_ELEMENTS`` weights (2**28) or streams larger than those
+weights can need, or when the lzma decoder would need more than 80 MiB. Memory use is then
+bounded by the declared model size.
 """
 
 from __future__ import annotations
@@ -341,18 +348,127 @@ def _read_preamble(data: bytes, where: str) -> tuple[int, bytes]:
     return codec_id, body
 
 
-def decode_weights(data: bytes, where: str = "artifact") -> tuple[dict[str, Any],
-                                                                  list[np.ndarray]]:
-    """Parse ``.wbz`` bytes into (header, weights) with every integrity check."""
+MAX_HEADER_BYTES = 64 << 20
+"""The largest JSON header a ``.wbz`` may declare (a model's JSON is kilobytes)."""
+MAX_ELEMENTS = 1 << 28
+"""The most weights (all tensors together) a ``.wbz`` may declare: 268M, 1 GiB as float32."""
+
+
+_LZMA_MEMLIMIT = 80 << 20
+
+
+class _BoundedStream:
+    """Decompress ``body`` incrementally, never more than asked for (a bomb stays packed)."""
+
+    def __init__(self, body: bytes, codec_id: int) -> None:
+        if codec_id == CODECS["lzma"]:  # our encoder's dictionary is at most 64 MiB
+            self._d: Any = lzma.LZMADecompressor(memlimit=_LZMA_MEMLIMIT)
+        elif codec_id == CODECS["zlib"]:
+            self._d = zlib.decompressobj()
+        elif codec_id == CODECS["none"]:
+            self._d = None
+        else:
+            raise ArtifactError(f"unknown codec id {codec_id} in the .wbz preamble")
+        self._pending = body  # compressed input not handed to the decompressor yet
+        self._raw_at = 0
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` decompressed bytes (fewer only at the end of the data)."""
+        if self._d is None:
+            out = self._pending[self._raw_at: self._raw_at + n]
+            self._raw_at += len(out)
+            return bytes(out)
+        parts, got = [], 0
+        while got < n:
+            if isinstance(self._d, lzma.LZMADecompressor):
+                if self._d.eof:
+                    break
+                chunk = self._d.decompress(self._pending, max_length=n - got)
+                self._pending = b""
+                if not chunk and self._d.needs_input:
+                    break
+            else:
+                if self._d.eof and not self._d.unconsumed_tail:
+                    break
+                chunk = self._d.decompress(self._pending, n - got)
+                self._pending = self._d.unconsumed_tail
+                if not chunk and not self._pending:
+                    break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+
+def _declared_sizes(header: Any, max_elements: int) -> tuple[int, int]:
+    """``(total elements, blob bytes)`` the header declares, every shape and stream checked."""
+    if not isinstance(header, dict) or not isinstance(header.get("tensors"), list):
+        raise ArtifactError("corrupted .wbz: the header has no tensor list")
+    total, blob_end = 0, 0
+    for e in header["tensors"]:
+        shape = e.get("shape") if isinstance(e, dict) else None
+        if not isinstance(shape, list) or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+            raise ArtifactError("corrupted .wbz: a tensor shape is not a list of sizes >= 0")
+        size = 1
+        for d in shape:
+            size *= d
+        total += size
+        if total > max_elements:
+            raise ArtifactError(f".wbz declares more than {max_elements:,} weights (limit "
+                                f"workbench.compress.pack.MAX_ELEMENTS); refused")
+        for key in ("codes", "table", "gaps", "data"):
+            if key in e:
+                ref = e[key]
+                if not (isinstance(ref, list) and len(ref) == 2 and all(
+                        isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                        for v in ref)):
+                    raise ArtifactError("corrupted .wbz: a stream reference is not two "
+                                        "sizes >= 0")
+                blob_end = max(blob_end, ref[0] + ref[1])
+    # each value takes at most 8 bytes in any encoding, plus gap bytes and group tables
+    if blob_end > 9 * total + (1 << 20):
+        raise ArtifactError(f"corrupted .wbz: its streams ({blob_end:,} bytes) are larger "
+                            f"than {total:,} weights can need")
+    return total, blob_end
+
+
+def decode_weights(data: bytes, where: str = "artifact", *,
+                   max_elements: int = MAX_ELEMENTS) -> tuple[dict[str, Any],
+                                                              list[np.ndarray]]:
+    """Parse ``.wbz`` bytes into (header, weights) with every integrity check.
+
+    The body is decompressed incrementally: the header first, then exactly the bytes its
+    tensors declare. A body that holds more (a decompression bomb), a header over
+    :data:`MAX_HEADER_BYTES` or more than ``max_elements`` weights is an ArtifactError
+    before anything large is allocated.
+    """
     codec_id, body = _read_preamble(data, where)
     try:
-        raw = _decompress(body, codec_id)
-        (hlen,) = struct.unpack_from("<I", raw)
-        header = json.loads(raw[4: 4 + hlen])
-        blob = memoryview(raw)[4 + hlen:]
-        weights = [_decode_tensor(e, blob) for e in header["tensors"]]
-    except ArtifactError:
-        raise
+        stream = _BoundedStream(body, codec_id)
+        head = stream.read(4)
+        if len(head) < 4:
+            raise ArtifactError("corrupted .wbz: the body ends before its header")
+        (hlen,) = struct.unpack("<I", head)
+        if hlen > MAX_HEADER_BYTES:
+            raise ArtifactError(f".wbz header of {hlen:,} bytes is over the "
+                                f"{MAX_HEADER_BYTES:,}-byte limit; refused")
+        text = stream.read(hlen)
+        if len(text) < hlen:
+            raise ArtifactError("corrupted .wbz: the body ends inside its header")
+        header = json.loads(text)
+        _, blob_len = _declared_sizes(header, max_elements)
+        blob = stream.read(blob_len)
+        if len(blob) < blob_len:
+            raise ArtifactError("corrupted .wbz: the body is shorter than its header declares")
+        if stream.read(1):
+            raise ArtifactError("corrupted .wbz: the body holds more data than its header "
+                                "declares (refused unread: it may be a decompression bomb)")
+        view = memoryview(blob)
+        weights = [_decode_tensor(e, view) for e in header["tensors"]]
+    except ArtifactError as e:
+        if where in str(e):
+            raise
+        raise ArtifactError(f"{where}: {e}", where) from None
     except Exception as e:
         raise ArtifactError(f"{where} is corrupted: {type(e).__name__}: {e}", where) from None
     return header, weights

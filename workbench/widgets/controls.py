@@ -18,12 +18,24 @@ _STYLE = {"description_width": "150px"}
 _LAYOUT = {"width": "440px"}
 
 
-def make_control(spec: FieldSpec, value: Any) -> W.Widget:
-    """The widget for one config field: dropdown, slider, log slider, checkbox or text."""
+def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = None
+                 ) -> W.Widget:
+    """The widget for one config field: dropdown, slider, log slider, checkbox or text.
+
+    ``suggestions`` turns a free-text field into a combobox offering them (e.g. the store's
+    completed runs for ``init_from``); any other text stays allowed.
+    """
     kw: dict[str, Any] = {"description": spec.name, "style": _STYLE,
                           "layout": W.Layout(**_LAYOUT)}
+    if suggestions is not None and spec.kind == "str" and spec.choices is None:
+        w: W.Widget = W.Combobox(value="" if value is None else str(value),
+                                 options=list(suggestions), ensure_option=False,
+                                 placeholder="None" if spec.optional else "",
+                                 continuous_update=False, **kw)
+        w.tooltip = spec.help
+        return w
     if spec.kind == "bool":
-        w: W.Widget = W.Checkbox(value=bool(value), indent=False, **kw)
+        w = W.Checkbox(value=bool(value), indent=False, **kw)
     elif spec.kind == "str_list":
         w = W.SelectMultiple(options=list(spec.choices or ()), value=tuple(value),
                              rows=min(6, len(spec.choices or ())), **kw)

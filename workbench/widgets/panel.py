@@ -26,7 +26,7 @@ from workbench.widgets.liveplot import LivePlot
 
 _TABLE_COLUMNS = ["run_id", "status", "dataset", "model", "optimizer", "lr_schedule",
                   "prune_ratio", "quant_bits", "cluster_k", "test_accuracy",
-                  "size_bytes_packed", "compression_ratio", "params"]
+                  "size_bytes_packed", "compression_ratio", "params", "source_run"]
 
 
 class _StatusSink:
@@ -127,7 +127,8 @@ class ControlPanel:
                 value = getattr(self._base, spec.name)
                 if spec.name == "learning_rate" and value is None:
                     value = self._base.lr
-                w = make_control(spec, value)
+                w = make_control(spec, value, self._completed_runs()
+                                 if spec.name in ("init_from", "distill_teacher") else None)
                 w.observe(self._on_change, names="value")
                 self.controls[spec.name] = w
                 boxes.append(w)
@@ -343,7 +344,18 @@ class ControlPanel:
         color = {"completed": "#2e7d32", "stopped": "#8a6d00"}.get(result.status, "#c62828")
         self._status(text, color)
         self.compress_button.disabled = self._compress_source() is None
+        for name in ("init_from", "distill_teacher"):
+            if isinstance(self.controls.get(name), W.Combobox):
+                self.controls[name].options = self._completed_runs()
         self.compare.refresh()
+
+    def _completed_runs(self) -> list[str]:
+        """Ids of the store's completed runs with a saved model, newest first."""
+        if self.store is None:
+            return []
+        return [r["run_id"] for r in reversed(self.store.records())
+                if r["status"] == "completed" and (self.store.root / r["run_id"] /
+                                                   "model.keras").is_file()][:200]
 
     # --- compress what you trained ---
     def _compress_source(self) -> Any:
@@ -488,13 +500,17 @@ class CompareView:
         self.load_button = W.Button(description="Load into controls", disabled=True,
                                     icon="upload")
         self.load_button.on_click(lambda _b: self._load_selected())
+        self.source_button = W.Button(description="Source run", disabled=True, icon="link",
+                                      tooltip="not started from a run")
+        self.source_button.on_click(lambda _b: self._show_source())
         self.selected: str | None = None
         self._runs: dict[str, RunResult] = {}
         self.table_box = W.Box([self.table_html], layout=W.Layout(
             max_height="260px", overflow="auto", width="100%"))
         self.widget = W.VBox([
             W.HTML("<h4>Compare runs</h4>"), self.whole_store, self.table_box,
-            self.pareto_fig, W.HBox([self.load_button] if load else []), self.detail,
+            self.pareto_fig, W.HBox([self.load_button, self.source_button] if load else
+                                    [self.source_button]), self.detail,
             self.select, self.overlay_fig])
         self.refresh()
 
@@ -568,11 +584,27 @@ class CompareView:
             self.session.compress_button.disabled = False
         rows = "".join(f"<tr><td>{k}</td><td>{html.escape(str(v))}</td></tr>"
                        for k, v in r.config.to_dict().items())
+        source = r.metrics.get("source_run")
+        self.source_button.disabled = not (source and self._result(str(source)) is not None)
+        self.source_button.tooltip = f"show {source}" if source else "not started from a run"
+        lineage = ""
+        if source:
+            acc, src_acc = r.metrics.get("test_accuracy"), r.metrics.get("source_test_accuracy")
+            change = (f": test accuracy {acc:.4f} against the source's {src_acc:.4f}"
+                      if isinstance(acc, float) and isinstance(src_acc, float) else "")
+            lineage = (f"started from <b>{html.escape(str(source))}</b>"
+                       f"{html.escape(change)}<br>")
         self.detail.value = (
-            f"<b>{html.escape(run_id)}</b> ({r.status})<br>"
+            f"<b>{html.escape(run_id)}</b> ({r.status})<br>{lineage}"
             f"<code>{html.escape(cli_command(r.config))}</code><br>"
             f"<code>{html.escape(papermill_command(r.config))}</code>"
             f"<details><summary>config</summary><table>{rows}</table></details>")
+
+    def _show_source(self) -> None:
+        r = self._result(self.selected) if self.selected else None
+        source = r.metrics.get("source_run") if r is not None else None
+        if source:
+            self.show(str(source))
 
     def _load_selected(self) -> None:
         r = self._result(self.selected) if self.selected else None
