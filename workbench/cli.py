@@ -45,6 +45,10 @@ def _metavar(spec: FieldSpec) -> str:
         return "NAME,..."
     if spec.kind == "int_list":
         return "INT,..."
+    if spec.kind == "ratio_map":
+        return "LAYER=RATIO,..."
+    if spec.metavar:
+        return spec.metavar
     return "NAME" if spec.kind == "str" and spec.choices else spec.kind.upper()
 
 

@@ -77,6 +77,7 @@ class FieldSpec:
     optional: bool = False
     log: bool = False
     widget_max: float | None = None
+    metavar: str | None = None  # the CLI's name for the value, e.g. RUN
 
     @property
     def flag(self) -> str:
@@ -313,7 +314,7 @@ class ExperimentConfig:
         None, "Start from trained weights: a run id in the store, a run folder or a .keras "
         "file. The source's data set and architecture are used (a model or data field set to "
         "something else is an error); epochs=0 then compresses without training.",
-        "compression", "str", optional=True)
+        "compression", "str", optional=True, metavar="RUN")
     prune_ratio: float = _field(
         0.0, "Fraction of the weights of Dense/Conv layers set to zero by magnitude pruning "
         "(0 = no pruning).", "compression", "float", low=0.0, high=1.0, high_open=True,
