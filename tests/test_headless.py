@@ -223,3 +223,22 @@ def test_live_telemetry_notebook_ends_with_a_static_figure_in_the_html(tmp_path)
     assert not any("application/vnd.jupyter.widget-view+json" in m for m in mimes)
     html = (tmp_path / "live" / "notebook.html").read_text()
     assert "Plotly.newPlot" in html or "plotly.js" in html.lower()
+
+
+def test_report_opens_with_a_summary_and_shows_the_dense_run(tmp_path):
+    rows = [({"prune_ratio": 0.5}, 0.965, 20_000), ({"prune_ratio": 0.9}, 0.962, 9_000),
+            ({"prune_ratio": 0.95}, 0.90, 6_000)]
+    for i, (params, acc, size) in enumerate(rows):
+        d = tmp_path / f"run{i}"
+        d.mkdir()
+        (d / "params.json").write_text(json.dumps(params))
+        (d / "status.json").write_text(json.dumps({"status": "completed"}))
+        (d / "results.json").write_text(json.dumps({
+            "test_accuracy": acc, "size_bytes_packed": size, "compression_ratio": 200_000 / size,
+            "baseline_accuracy": 0.97, "size_bytes_float32": 200_000}))
+    page = wb.report(tmp_path).read_text()
+    summary = page[page.index("Summary"): page.index("</ul>")]
+    assert "reference (dense run): test accuracy <b>0.9700</b>" in summary
+    assert "smallest within 1 pt of the reference: <b>prune_ratio 0.9</b>" in summary
+    assert "-0.80 pt" in summary
+    assert "dense run (float32)" in page

@@ -55,8 +55,9 @@ def report(output_dir: str | Path, title: str | None = None) -> Path:
     if "test_accuracy" in done and done["test_accuracy"].notna().any():
         x = "size_bytes_packed" if "size_bytes_packed" in done else None
         if x is not None and done[x].notna().any():
-            charts.append(("Accuracy against size (Pareto front highlighted)",
-                           figures.pareto(done, x=x, y="test_accuracy", label="run")))
+            fig = figures.pareto(done, x=x, y="test_accuracy", label="run")
+            _add_reference(fig, done)
+            charts.append(("Accuracy against size (Pareto front highlighted)", fig))
         for p in params:
             charts.append((f"{p} against test accuracy", _param_chart(done, p)))
     histories = {}
@@ -92,6 +93,23 @@ def report(output_dir: str | Path, title: str | None = None) -> Path:
     out = root / "index.html"
     out.write_text(page, encoding="utf-8")
     return out
+
+
+def _add_reference(fig: Any, done: Any) -> None:
+    """The dense run the sweep compressed (``baseline_accuracy`` at ``size_bytes_float32``),
+    as a star beside the compressed runs."""
+    import plotly.graph_objects as go
+
+    if not {"baseline_accuracy", "size_bytes_float32"} <= set(done.columns):
+        return
+    ref = done[["baseline_accuracy", "size_bytes_float32"]].dropna()
+    if ref.empty:
+        return
+    acc, size = float(ref.iloc[0, 0]), float(ref.iloc[0, 1])
+    fig.add_trace(go.Scatter(x=[size], y=[acc], mode="markers", name="dense run (float32)",
+                             marker={"symbol": "star", "size": 15, "color": "#1f77b4"},
+                             hovertemplate=f"dense run: {acc:.4f} at {int(size):,} bytes"
+                             "<extra></extra>"))
 
 
 def _summary(done: Any, params: list[str]) -> str:
