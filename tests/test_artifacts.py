@@ -114,3 +114,52 @@ def test_a_truncated_body_and_a_good_file_still_behave(tmp_path):
         pk.decode_weights(_with_body(lzma.compress(raw[:-3])))
     for codec, compress in ((1, zlib.compress), (3, bytes)):
         assert len(pk.decode_weights(_with_body(compress(raw), codec))[1]) == 2
+
+
+def _copied_run(store, name: str, files: dict[str, str]) -> None:
+    d = store.root / name
+    d.mkdir(parents=True)
+    (d / "status.json").write_text(json.dumps({"status": "completed", "started_at": 1.0,
+                                               "ended_at": 2.0, "host": "elsewhere"}))
+    (d / "config.json").write_text(wb.ExperimentConfig(epochs=2).to_json())
+    (d / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9}))
+    for file, text in files.items():
+        (d / file).write_text(text)
+
+
+def test_damaged_run_folders_are_unreadable_with_the_reason(tmp_path):
+    store = wb.RunStore(tmp_path / "runs")
+    _copied_run(store, "a-good", {})
+    _copied_run(store, "b-truncated", {"config.json": '{"epochs": 2, "datas'})
+    _copied_run(store, "c-nan", {"metrics.json": '{"test_accuracy": NaN}'})
+    _copied_run(store, "d-garbage-events", {"events.jsonl": '{"type": "epoch", "epoch": 1}\n'
+                                            'garbage \\x00 line\n42\n'})
+    _copied_run(store, "e-foreign-field", {"config.json": '{"epochz": 2}'})
+    table = store.table().set_index("run_id")
+    assert table.loc["a-good", "status"] == "completed"
+    assert table.loc["b-truncated", "status"] == "unreadable"
+    assert "config.json" in table.loc["b-truncated", "error"]
+    assert table.loc["c-nan", "status"] == "unreadable"
+    assert "NaN" in table.loc["c-nan", "error"]
+    assert table.loc["e-foreign-field", "status"] == "unreadable"
+    assert "epochz" in table.loc["e-foreign-field", "error"]
+    assert table.loc["d-garbage-events", "status"] == "completed"
+    assert [e["type"] for e in store.load("d-garbage-events").events] == ["epoch"]
+    with pytest.raises(wb.StoreError, match="unreadable"):
+        store.load("b-truncated")
+
+
+def test_a_sweep_with_a_damaged_run_still_reports(tmp_path):
+    for i, results in enumerate(['{"test_accuracy": 0.9, "size_bytes_packed": 100}',
+                                 '{"test_accuracy": NaN', '[1, 2]']):
+        d = tmp_path / f"run{i}"
+        d.mkdir()
+        (d / "params.json").write_text(json.dumps({"prune_ratio": i / 10}))
+        (d / "status.json").write_text('{"status": "completed"}')
+        (d / "results.json").write_text(results)
+    from workbench.notebooks import collect
+
+    df = collect(tmp_path)
+    assert list(df["status"]) == ["completed", "unreadable", "unreadable"]
+    page = wb.report(tmp_path).read_text()
+    assert "unreadable" in page and "results.json" in page

@@ -458,19 +458,26 @@ def collect(output_dir: str | Path, runs: list[str] | None = None) -> Any:
     root = Path(output_dir)
     names = runs if runs is not None else sorted(
         p.name for p in root.iterdir() if (p / "params.json").exists())
+    from workbench.runs import read_json_checked
+
     rows = []
     for name in names:
         d = root / name
-        try:
-            params = json.loads((d / "params.json").read_text())
-        except (OSError, ValueError):
-            continue
-        status = {"status": "missing"}
-        if (d / STATUS_FILE).exists():
-            status = json.loads((d / STATUS_FILE).read_text())
-        results = {}
-        if (d / RESULTS_FILE).exists():
-            results = json.loads((d / RESULTS_FILE).read_text())
+        params, why = read_json_checked(d / "params.json")
+        if not isinstance(params, dict):
+            params, problems = {}, [why or "params.json: not a mapping"]
+        else:
+            problems = []
+        status, why = read_json_checked(d / STATUS_FILE)
+        if why or (status is not None and not isinstance(status, dict)):
+            problems.append(why or f"{STATUS_FILE}: not a mapping")
+        status = status if isinstance(status, dict) else {"status": "missing"}
+        results, why = read_json_checked(d / RESULTS_FILE)
+        if why or (results is not None and not isinstance(results, dict)):
+            problems.append(why or f"{RESULTS_FILE}: not a mapping")
+        results = results if isinstance(results, dict) else {}
+        if problems:
+            status = {**status, "status": "unreadable", "error": "; ".join(problems)}
         row = {"run": name, **{k: _cell(v) for k, v in params.items()},
                "status": status.get("status"), "error": status.get("error"),
                "cell": status.get("cell"), "seconds": status.get("seconds")}

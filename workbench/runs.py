@@ -36,7 +36,10 @@ from workbench.config import ExperimentConfig
 from workbench.exceptions import StoreError
 
 INDEX = "index.jsonl"
-STATUSES = ("running", "completed", "stopped", "diverged", "failed", "incomplete")
+STATUSES = ("running", "completed", "stopped", "diverged", "failed", "incomplete",
+            "unreadable")
+"""``incomplete``: the writer died; ``unreadable``: a file of the folder is malformed (a run
+copied from elsewhere, a damaged disk): the table shows it with the reason in ``error``."""
 
 
 def _json_safe(v: Any) -> Any:
@@ -87,11 +90,23 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _read_json(path: Path) -> Any:
+    return read_json_checked(path)[0]
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (the workbench writes null for non-finite numbers)")
+
+
+def read_json_checked(path: Path) -> tuple[Any, str | None]:
+    """``(data, None)``, ``(None, None)`` for a missing file, or ``(None, reason)`` when the
+    file cannot be read or is not strict JSON (NaN/Infinity included)."""
+    if not path.is_file():
+        return None, None
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, json.JSONDecodeError):
-        return None
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text, parse_constant=_no_constants), None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return None, f"{path.name}: {type(e).__name__}: {str(e)[:200]}"
 
 
 @dataclass
@@ -246,14 +261,32 @@ class RunStore:
         return st
 
     def _record_from_folder(self, run_id: str) -> dict[str, Any]:
+        """A run's record from its files, each parsed as untrusted: a malformed file makes
+        the run ``unreadable`` with the reason, never an exception."""
         d = self.root / run_id
         st = self._status(d)
-        cfg = _read_json(d / "config.json")
-        metrics = _read_json(d / "metrics.json") if st["status"] != "running" else None
-        return {"run_id": run_id, "status": st["status"], "started_at": st.get("started_at"),
+        cfg, why = read_json_checked(d / "config.json")
+        problems = [why] if why else []
+        if why is None and cfg is not None and not isinstance(cfg, dict):
+            problems.append("config.json: not a mapping of config fields")
+        elif isinstance(cfg, dict):
+            try:
+                ExperimentConfig.from_dict(cfg)
+            except Exception as e:
+                problems.append(f"config.json: {str(e)[:200]}")
+        metrics = None
+        if st["status"] != "running":
+            metrics, why = read_json_checked(d / "metrics.json")
+            if why:
+                problems.append(why)
+            elif metrics is not None and not isinstance(metrics, dict):
+                problems.append("metrics.json: not a mapping of metric names to values")
+        status, error = st["status"], st.get("error")
+        if problems:
+            status, error = "unreadable", "; ".join(problems)
+        return {"run_id": run_id, "status": status, "started_at": st.get("started_at"),
                 "ended_at": st.get("ended_at"), "config": cfg if isinstance(cfg, dict) else {},
-                "metrics": metrics if isinstance(metrics, dict) else {},
-                "error": st.get("error")}
+                "metrics": metrics if isinstance(metrics, dict) else {}, "error": error}
 
     def records(self) -> list[dict[str, Any]]:
         """One dict per run (run_id, status, config, metrics...), oldest first."""
@@ -305,6 +338,8 @@ class RunStore:
                              + (f"; latest runs: {', '.join(known[-5:])}" if known else
                                 " (the store is empty)"))
         rec = self._record_from_folder(run_id)
+        if rec["status"] == "unreadable":
+            raise StoreError(f"run {run_id!r} is unreadable: {rec['error']}")
         try:
             cfg = ExperimentConfig.from_dict(rec["config"])
         except Exception as e:

@@ -61,14 +61,16 @@ def read_events(path: str | Path) -> list[dict[str, Any]]:
         p = p / EVENTS_FILE
     if not p.is_file():
         return out
-    with open(p, encoding="utf-8") as f:
+    with open(p, encoding="utf-8", errors="replace") as f:
         for line in f:
             if not line.endswith("\n"):
                 break
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+                event = json.loads(line)
+            except ValueError:
+                continue  # a garbage line (another machine, a damaged disk): skipped
+            if isinstance(event, dict) and isinstance(event.get("type"), str):
+                out.append(event)
     return out
 
 
