@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import lzma
+import re
 import struct
 import sys
 import time
@@ -163,3 +164,22 @@ def test_a_sweep_with_a_damaged_run_still_reports(tmp_path):
     assert list(df["status"]) == ["completed", "unreadable", "unreadable"]
     page = wb.report(tmp_path).read_text()
     assert "unreadable" in page and "results.json" in page
+
+
+@pytest.mark.slow
+def test_the_decoder_survives_a_minute_of_fuzzing(tmp_path):
+    """atheris for 60 s, seeded with real artifacts of every encoding: any exception other
+    than ArtifactError, or memory past 1 GiB, fails."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    fuzz = ROOT / "tests" / "fuzz"
+    r = subprocess.run([sys.executable, str(fuzz / "fuzz_wbz.py"), "-max_total_time=60",
+                        "-rss_limit_mb=1024", f"-artifact_prefix={tmp_path}/",
+                        str(tmp_path), str(fuzz / "corpus")],
+                       capture_output=True, text=True, timeout=300)
+    tail = (r.stdout + r.stderr)[-3000:]
+    assert r.returncode == 0, tail
+    runs = int(re.search(r"Done (\d+) runs", tail).group(1))
+    assert runs > 10_000, tail

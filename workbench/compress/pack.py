@@ -121,7 +121,8 @@ def _find_grid(vals: np.ndarray, u: np.ndarray | None = None
     scale = np.float32(abs(nz[0]) if nz.size == 1 else np.min(np.diff(u)))
     for div in (1, 2, 3, 4, 5, 6, 7, 8):
         s0 = np.float32(scale / div)
-        k = np.round(u.astype(np.float64) / s0).astype(np.int64)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # no grid: checked
+            k = np.round(u.astype(np.float64) / s0).astype(np.int64)
         j = int(np.argmax(np.abs(k)))
         if k[j] == 0:
             continue
