@@ -183,3 +183,16 @@ def test_the_decoder_survives_a_minute_of_fuzzing(tmp_path):
     assert r.returncode == 0, tail
     runs = int(re.search(r"Done (\d+) runs", tail).group(1))
     assert runs > 10_000, tail
+
+
+def test_the_store_loads_models_in_safe_mode(tmp_path):
+    from workbench._tf import keras
+
+    store = wb.RunStore(tmp_path / "runs")
+    _copied_run(store, "lambda", {})
+    inp = keras.Input((4,))
+    out = keras.layers.Dense(2)(keras.layers.Lambda(lambda t: t * 2.0)(inp))
+    keras.Model(inp, out).save(store.root / "lambda" / "model.keras")
+    with pytest.raises(wb.StoreError, match=r"unloadable model\.keras"):
+        store.load("lambda", model=True)
+    assert store.load("lambda").status == "completed"  # the record itself is fine

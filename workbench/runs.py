@@ -352,7 +352,12 @@ class RunStore:
         if model and (d / "model.keras").is_file():
             from workbench._tf import keras
 
-            m = keras.saving.load_model(d / "model.keras", compile=False)
+            try:  # safe mode: a Lambda layer's code in a copied folder is never run
+                m = keras.saving.load_model(d / "model.keras", compile=False, safe_mode=True)
+            except Exception as e:
+                raise StoreError(f"run {run_id!r} has an unloadable model.keras "
+                                 f"({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+                                 ) from None
         return RunResult(config=cfg, history=history, metrics=rec["metrics"],
                          status=rec["status"], run_id=run_id, run_dir=d, model=m,
                          error=rec.get("error"), events=read_events(d))
