@@ -78,8 +78,7 @@ _SETTINGS = dict(deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-@pytest.mark.keras
-@settings(max_examples=15, **_SETTINGS)
+@settings(max_examples=15, **_SETTINGS)  # the fast tier: models are built, nothing trains
 @given(models())
 def test_round_trip_is_bit_identical(spec):
     _check(spec)
