@@ -127,6 +127,14 @@ def test_playground_trains_live_and_prunes_in_jupyterlab():
         page = lab.page
         lab.run_all()
         _body_has(page, "epoch 60: train loss", 240_000)  # the headless section has run too
+        # JupyterLab renders only cells near the view: bring the widget back after run-all
+        # and let its status line render before reading it
+        page.locator(".widget-button", has_text=re.compile(r"^\s*Run\s*$")).first \
+            .scroll_into_view_if_needed()
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.widget-html')).some(e =>"
+            " /^\\s*epoch \\d+:/.test(e.innerText) && e.innerText.includes('test accuracy'))",
+            timeout=60_000)
         assert _playground_epoch(page) == 0
 
         def heat() -> str:  # the widget's boundary heatmap (not the static figures below it)
