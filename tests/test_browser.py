@@ -169,6 +169,14 @@ def test_playground_trains_live_and_prunes_in_jupyterlab():
         assert lab.external == [], lab.external
 
 
+def _readout_shows(page, text: str) -> None:
+    """Wait until the Compress view's readout (the what-if answer) contains ``text``."""
+    page.wait_for_function(
+        "t => Array.from(document.querySelectorAll('.widget-html')).some(e =>"
+        " e.querySelector('.wb-whatif-accuracy') && e.innerText.includes(t))", arg=text,
+        timeout=30_000)
+
+
 def test_compress_view_answers_at_once_in_jupyterlab(tmp_path):
     """08_compress_trained.ipynb on digits small_cnn: a bits or ratio change shows the new
     measured accuracy; Fine-tune trains in the background; Export and Sensitivity work."""
@@ -199,19 +207,13 @@ def test_compress_view_answers_at_once_in_jupyterlab(tmp_path):
 
         t0 = time.monotonic()
         _control(page, "dropdown", "quant_bits").locator("select").select_option(label="4")
-        page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('.widget-html')).some(e =>"
-            " e.querySelector('.wb-whatif-accuracy') && e.innerText.includes('4 bits'))",
-            timeout=30_000)
+        _readout_shows(page, "4 bits")
         figures["bits_change_s"] = time.monotonic() - t0
         after_bits = readout(page)
 
         t0 = time.monotonic()
         _type_into_readout(page, _control(page, "slider", "prune_ratio"), "0.8")
-        page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('.widget-html')).some(e =>"
-            " e.querySelector('.wb-whatif-accuracy') && e.innerText.includes('sparsity 0.80'))",
-            timeout=30_000)
+        _readout_shows(page, "sparsity 0.80")
         figures["ratio_change_s"] = time.monotonic() - t0
         after_ratio = readout(page)
         kernel_ms = [int(m) for m in re.findall(r"measured in (\d+) ms", after_ratio)]

@@ -23,11 +23,9 @@ from pathlib import Path
 
 import atheris
 
+from workbench.exceptions import ArtifactError  # light: no TensorFlow
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from workbench.exceptions import ArtifactError  # noqa: E402
-
 spec = importlib.util.spec_from_file_location("wbz_pack",
                                               ROOT / "workbench" / "compress" / "pack.py")
 pack = importlib.util.module_from_spec(spec)

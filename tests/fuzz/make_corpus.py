@@ -6,12 +6,9 @@ codebook, float16) with each codec. Run once; the files are committed.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from workbench.compress.layers import kernel_axes
 from workbench.compress.planning import (
     LayerPlan,
     Settings,
-    check_plan,
+    checked_plan,
     layer_plan,
     plan_bits,
     prune_targets,
@@ -68,9 +68,7 @@ class Compression:
     def plan(self, net: Any) -> list[LayerPlan]:
         """The per-layer plan for ``net`` (every check that can fail, before training)."""
         core._require_layers(net, "compress")
-        plans = layer_plan(net, self.settings)
-        check_plan(plans, self.settings)
-        return plans
+        return checked_plan(net, self.settings)
 
     def prepare(self, net: Any) -> Any:
         """Plan, then return the model to train (twins where training prunes or uses QAT)."""
@@ -128,8 +126,7 @@ class Compression:
         new = apply_plan(kernels, plans, kernel_axes(final, c.quant_granularity),
                          prune=prune_now, ptq=c.quant_mode == "ptq")
         for name, k in new.items():
-            if prune_now or not np.array_equal(k, kernels[name]):
-                final.get_layer(name).kernel.assign(k)
+            final.get_layer(name).kernel.assign(k)
         return final
 
 

@@ -211,6 +211,13 @@ def check_plan(plans: list[LayerPlan], settings: Settings) -> None:
                                   f"{p.kernel_size}")
 
 
+def checked_plan(model: keras.Model, settings: Settings) -> list[LayerPlan]:
+    """:func:`layer_plan`, then :func:`check_plan`: the plan that will be carried out."""
+    plans = layer_plan(model, settings)
+    check_plan(plans, settings)
+    return plans
+
+
 def plan_bits(plans: list[LayerPlan]) -> dict[str, int]:
     """``{layer: bits}`` of the layers the plan quantizes."""
     return {p.name: p.bits for p in plans if p.bits is not None}

@@ -25,7 +25,7 @@ from workbench._tf import keras, tf
 from workbench.compress.execute import apply_plan
 from workbench.compress.layers import is_compressible, kernel_axes
 from workbench.compress.pack import encode_arrays, layer_kinds, model_json
-from workbench.compress.planning import Settings, check_plan, layer_plan, widest_bits
+from workbench.compress.planning import Settings, checked_plan, layer_plan, widest_bits
 from workbench.config import FIELDS
 from workbench.exceptions import ConfigError, DataError
 
@@ -157,15 +157,17 @@ class WhatIf:
                 self._layers[name].kernel.assign(k)
                 self._current[name] = k
 
-    # --- questions ---
-    def settings(self, **kw: Any) -> Settings:
-        """The :class:`Settings` of an :meth:`evaluate` call (each value checked)."""
-        return Settings(**kw)
+    def _weights_with(self, kernels: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """The model's weights (``get_weights()`` order) with ``kernels`` in place."""
+        weights = list(self._weights)
+        for name, k in kernels.items():
+            weights[self._kernel_index[name]] = k
+        return weights
 
+    # --- questions ---
     def compress(self, settings: Settings) -> dict[str, np.ndarray]:
         """The compressed kernels for ``settings`` (a plan carried out, nothing measured)."""
-        plans = layer_plan(self.model, settings)
-        check_plan(plans, settings)
+        plans = checked_plan(self.model, settings)
         return apply_plan(self.kernels, plans, self._axes[settings.quant_granularity])
 
     def evaluate(self, prune_ratio: float = 0.0, prune_scope: str = "global",
@@ -190,17 +192,14 @@ class WhatIf:
                             quant_bits=quant_bits, quant_bits_conv=quant_bits_conv,
                             quant_granularity=quant_granularity, cluster_k=cluster_k,
                             layers=dict(layers or {}))
-        plans = layer_plan(self.model, settings)
-        check_plan(plans, settings)
+        plans = checked_plan(self.model, settings)
         new = apply_plan(self.kernels, plans, self._axes[quant_granularity]) \
             if settings.active else dict(self.kernels)
         self._assign(new)
         entries = None
         if measure_size:  # encode while TensorFlow predicts (lzma and numpy release the GIL)
-            weights = list(self._weights)
-            for name, k in new.items():
-                weights[self._kernel_index[name]] = k
-            job = _encoder_pool().submit(encode_arrays, weights, self._kinds, self._json)
+            job = _encoder_pool().submit(encode_arrays, self._weights_with(new), self._kinds,
+                                         self._json)
         out: dict[str, Any] = {"test_accuracy": self._accuracy()}
         if measure_size:
             data, entries = job.result()
@@ -237,12 +236,8 @@ class WhatIf:
 
     def model_for(self, **settings: Any) -> keras.Model:
         """A plain Keras model holding the compressed weights of ``settings`` (a copy)."""
-        kernels = self.compress(Settings(**settings))
         out = keras.models.clone_model(self.model)
-        weights = list(self._weights)
-        for name, k in kernels.items():
-            weights[self._kernel_index[name]] = k
-        out.set_weights(weights)
+        out.set_weights(self._weights_with(self.compress(Settings(**settings))))
         return out
 
     def export(self, folder: str | Path, kinds: Sequence[str] = ("packed",),
