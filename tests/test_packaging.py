@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-
 import tomllib
+
 import yaml
 
 from tests.conftest import ROOT, run_cli
