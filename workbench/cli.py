@@ -66,6 +66,11 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
                                 f"Default: {default}.".replace("%", "%%"))
 
 
+_P_VALUES = ("A VALUE for a parameter that is not a string is JSON: -p prune_ratios "
+             "'[0, 0.5, 0.9]', -p init_from null, -p layers '{\"dense_1\": 0.9}'; config "
+             "fields also take their flag syntax (-p hidden_units 128,64).")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``workbench`` command."""
     p = _Parser(prog="workbench", description="Train, compress and compare Keras 3 models.")
@@ -94,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "notebook, its HTML (inputs hidden) and its results into -o DIR.")
     n.add_argument("notebook")
     n.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                   metavar=("NAME", "VALUE"), help="a parameter (repeatable)")
+                   metavar=("NAME", "VALUE"), help=f"a parameter (repeatable). {_P_VALUES}")
     n.add_argument("-o", "--output-dir", required=True, metavar="DIR")
     n.add_argument("--timeout", type=float, default=None, help="seconds per cell")
 
@@ -105,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="values of one parameter (repeatable); lists as [1,2];[3]")
     w.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                   metavar=("NAME", "VALUE"), help="a fixed parameter for every run")
+                   metavar=("NAME", "VALUE"),
+                   help=f"a fixed parameter for every run (repeatable). {_P_VALUES}")
     w.add_argument("-o", "--output-dir", required=True, metavar="DIR")
     w.add_argument("--workers", type=int, default=2)
     w.add_argument("--executor", choices=("local", "dask"), default="local")
@@ -167,9 +173,7 @@ def _cmd_train(ns: argparse.Namespace) -> int:
           f"test_accuracy {acc:.4f}  test_loss {m.get('test_loss') or float('nan'):.4f}  "
           f"params {m['params']:,}  {m['train_time_s']:.1f}s")
     if "compression_ratio" in m:
-        print(f"compressed: sparsity {m['sparsity']:.3f}  {m['bits']} bits  "
-              f"{m['size_bytes_packed']:,} bytes packed ({m['compression_ratio']:.1f}x smaller "
-              f"than float32)")
+        print(_size_line(m))
     for kind in cfg.export:
         if f"{kind}_bytes" in m:
             print(f"{kind}: {m[f'{kind}_bytes']:,} bytes  accuracy {m[f'{kind}_accuracy']:.4f}  "
@@ -186,6 +190,19 @@ def _cmd_train(ns: argparse.Namespace) -> int:
 
 _RUN_COLUMNS = ["run_id", "status", "dataset", "model", "optimizer", "lr_schedule", "epochs",
                 "test_accuracy", "params", "train_time_s"]
+
+
+def _size_line(m: dict[str, Any]) -> str:
+    """The packed size against float32, worded for what happened (no "1.0x smaller")."""
+    packed, plain, ratio = m["size_bytes_packed"], m["size_bytes_float32"], m["compression_ratio"]
+    compressed = m.get("sparsity", 0) > 0 or m.get("bits", 32) < 32
+    if not compressed:
+        return (f"packed: {packed:,} bytes (weights not compressed; float32 tensors "
+                f"{plain:,} bytes)")
+    size = (f"{ratio:.1f}x smaller than float32 ({plain:,} bytes)" if ratio >= 1.05
+            else f"not smaller than float32 ({plain:,} bytes)")
+    return (f"compressed: sparsity {m['sparsity']:.3f}  {m['bits']} bits  "
+            f"{packed:,} bytes packed, {size}")
 
 
 def _cmd_runs(ns: argparse.Namespace) -> int:
@@ -247,7 +264,7 @@ def _cmd_run_notebook(ns: argparse.Namespace) -> int:
           + (f"\nerror: {r.error}" if r.error else ""))
     for k, v in r.results.items():
         print(f"  {k}: {v}")
-    return 0 if r.status == "completed" else 1
+    return {"completed": 0, "interrupted": 130}.get(r.status, 1)
 
 
 def _cmd_sweep(ns: argparse.Namespace) -> int:

@@ -33,6 +33,8 @@ from workbench.runs import atomic_write_json
 
 STATUS_FILE = "status.json"
 RESULTS_FILE = "results.json"
+ASSETS_DIR = "_assets"  #: in a sweep folder: the one plotly.js / MathJax the runs' pages share
+KERNEL_LOG = "kernel.log"  #: the kernel process's own log lines (kept only when not empty)
 
 
 class NotebookError(WorkbenchError):
@@ -125,11 +127,10 @@ def _check_type(param: NotebookParameter, value: Any) -> Any:
     allowed = [k for k in kind if k != "None"]
     if value is None and "None" in kind:
         return value
-    if isinstance(value, str) and allowed and allowed[0] in ("int", "float", "bool"):
-        spec_kind = allowed[0]
-        from workbench.config import FieldSpec
-
-        return FieldSpec(param.name, spec_kind, None, "", "data").parse(value)
+    if isinstance(value, str) and "str" not in allowed:
+        value = _from_text(param, value, allowed, "None" in kind)
+        if value is None and "None" in kind:
+            return value
     checks = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
               "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
               "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str),
@@ -142,12 +143,33 @@ def _check_type(param: NotebookParameter, value: Any) -> Any:
     return value
 
 
+def _from_text(param: NotebookParameter, text: str, allowed: list[str], optional: bool) -> Any:
+    """A command-line string for a parameter that is not a string: a JSON value (a list
+    ``[0, 0.5]``, a mapping, ``null``, a number, ``true``) or a plain number or boolean."""
+    t = text.strip()
+    if optional and t.lower() in ("none", "null", ""):
+        return None
+    try:
+        return json.loads(t)
+    except ValueError:
+        pass
+    if allowed and allowed[0] in ("int", "float", "bool"):
+        from workbench.config import FieldSpec
+
+        return FieldSpec(param.name, allowed[0], None, "", "data").parse(t)
+    example = {"list": "[0, 0.5, 0.9]", "dict": '{"a": 1}'}.get(allowed[0] if allowed else "",
+                                                                "[1, 2]")
+    raise ConfigError(param.name, text, f"a JSON value of type {param.type_name} (for example "
+                      f"-p {param.name} '{example}')")
+
+
 def check_parameters(path: str | Path, parameters: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``parameters`` for a notebook; return them normalized (strings parsed).
 
     Unknown names are an error listing the valid ones; config fields are checked like
     ExperimentConfig checks them; the notebook's own parameters against their annotated type.
-    Nothing is evaluated: a string stays a string.
+    A string given for a parameter that is not a string (as from a command line) is read as
+    JSON (``"[0, 0.5, 0.9]"``, ``"null"``, ``'{"a": 1}'``) or a number; nothing is evaluated.
     """
     declared = notebook_parameters(path)
     out = {}
@@ -233,19 +255,26 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any] | None = None,
 
 
 def _execute(path: Path, params: dict[str, Any], out: Path, kernel_name: str,
-             timeout: float | None, html: bool) -> NotebookResult:
+             timeout: float | None, html: bool, assets: Path | None = None) -> NotebookResult:
     import papermill as pm
+
+    from workbench.html_export import RENDERER
 
     t0 = time.perf_counter()
     status, error, cell = "completed", None, None
     saved_env = os.environ.get("PLOTLY_RENDERER")
-    os.environ["PLOTLY_RENDERER"] = "plotly_mimetype+notebook"  # inlines plotly.js once
+    os.environ["PLOTLY_RENDERER"] = RENDERER  # figures as JSON; the HTML page adds plotly.js
     try:
         pm.execute_notebook(str(path), str(out / "notebook.ipynb"), parameters=params,
                             cwd=str(out), kernel_name=kernel_name, progress_bar=False,
-                            execution_timeout=timeout, store_widget_state=False)
+                            execution_timeout=timeout, store_widget_state=False,
+                            kernel_manager_class=_kernel_manager(out / KERNEL_LOG))
+    except KeyboardInterrupt:
+        status, error = "interrupted", "interrupted (Ctrl-C) before the notebook finished"
     except pm.PapermillExecutionError as e:
         status, error, cell = "failed", f"{e.ename}: {e.evalue}", e.cell_index
+        if e.ename == "KeyboardInterrupt":  # Ctrl-C reached the kernel too
+            status, error = "interrupted", "interrupted (Ctrl-C) in this cell"
     except Exception as e:  # a dead kernel, a timeout...
         status, error = "failed", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     finally:
@@ -255,9 +284,12 @@ def _execute(path: Path, params: dict[str, Any], out: Path, kernel_name: str,
             os.environ["PLOTLY_RENDERER"] = saved_env
     if html and (out / "notebook.ipynb").exists():
         try:
-            to_html(out / "notebook.ipynb", out / "notebook.html")
+            to_html(out / "notebook.ipynb", out / "notebook.html", assets=assets)
         except Exception as e:  # the run's own outcome matters more than its HTML copy
             error = error or f"HTML export failed: {e}"
+    log = out / KERNEL_LOG
+    if log.exists() and not log.stat().st_size:
+        log.unlink()
     results = {}
     if (out / RESULTS_FILE).exists():
         results = json.loads((out / RESULTS_FILE).read_text())
@@ -267,16 +299,43 @@ def _execute(path: Path, params: dict[str, Any], out: Path, kernel_name: str,
     return NotebookResult(status, out, params, results, error, cell, seconds)
 
 
-def to_html(notebook: str | Path, html_path: str | Path) -> Path:
-    """Write an executed notebook as HTML with code inputs hidden (charts render offline)."""
+def to_html(notebook: str | Path, html_path: str | Path, *,
+            assets: str | Path | None = None) -> Path:
+    """Write an executed notebook as HTML with code inputs hidden; charts and math render
+    offline (see :mod:`workbench.html_export`: ``assets=None`` inlines plotly.js and MathJax,
+    a folder holds one shared copy that the page links to)."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
-    Path(html_path).write_text(body, encoding="utf-8")
-    return Path(html_path)
+    from workbench.html_export import notebook_html
+
+    return notebook_html(nbformat.read(str(notebook), as_version=4), html_path, assets=assets)
+
+
+def _kernel_manager(log_path: Path) -> type:
+    """A kernel manager for headless runs.
+
+    Its kernels talk over local IPC sockets instead of TCP on 127.0.0.1 (nothing listens on a
+    port, and ipykernel has no reason to warn that TCP is unencrypted), and the kernel
+    process's own log (ipykernel's notices, such as the "KeyboardInterrupt caught in kernel"
+    that every shutdown's interrupt causes) goes to ``log_path`` instead of the terminal.
+    What the notebook's code prints stays in the notebook. ``WORKBENCH_VERBOSE=1`` keeps the
+    log on the terminal.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    from workbench._env import verbose
+
+    class HeadlessKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if verbose():
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            with open(log_path, "ab") as log:  # the child keeps its own copy of the handle
+                return await super()._async_launch_kernel(kernel_cmd, stderr=log, **kw)
+
+    return HeadlessKernelManager
 
 
 # --- sweeps ---
@@ -294,19 +353,36 @@ def expand_grid(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
 
 
+_WORKER = {"busy": False, "interrupted": False}
+
+
+def _worker_init() -> None:
+    """Local pool workers: Ctrl-C interrupts the run in progress, and the worker then starts
+    no other (an idle worker just notes it, instead of dying with a traceback)."""
+    def on_sigint(signum: int, frame: Any) -> None:
+        _WORKER["interrupted"] = True
+        if _WORKER["busy"]:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+
+
 def _run_one(task: tuple[str, dict[str, Any], str, float | None]) -> dict[str, Any]:
     """Worker entry point (a separate process): run one notebook, return a summary row."""
     path, params, out, timeout = task
-    import threading
-
-    if threading.current_thread() is threading.main_thread():  # Dask runs tasks in threads
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _WORKER["interrupted"]:
+        return {"status": "cancelled", "error": "the sweep was interrupted", "cell": None,
+                "seconds": 0.0}
+    _WORKER["busy"] = True
     try:
-        r = _execute(Path(path), params, Path(out), "python3", timeout, True)
+        r = _execute(Path(path), params, Path(out), "python3", timeout, True,
+                     Path(out).parent / ASSETS_DIR)
         return {"status": r.status, "error": r.error, "cell": r.cell, "seconds": r.seconds}
     except Exception as e:  # never let a worker die silently
         return {"status": "failed", "error": f"{type(e).__name__}: {e}",
                 "cell": None, "seconds": 0.0, "traceback": traceback.format_exc()}
+    finally:
+        _WORKER["busy"] = False
 
 
 def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
@@ -371,6 +447,11 @@ def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
             runner(tasks, workers, scheduler, progress, skipped, len(checked))
     except KeyboardInterrupt:
         interrupted = True
+        for _, _, out, _ in tasks:  # runs that never started (or never recorded an end)
+            if _status_of(Path(out)) == "missing":
+                atomic_write_json(Path(out) / STATUS_FILE, {
+                    "status": "cancelled", "error": "the sweep was interrupted (Ctrl-C) "
+                    "before this run ended; --resume runs it", "cell": None, "seconds": None})
     df = collect(root, [param_hash(p) for p in checked])
     df.to_csv(root / "results.csv", index=False)
     failed = df[df["status"] != "completed"] if len(df) else df
@@ -404,8 +485,10 @@ def _run_local(tasks: list[Any], workers: int, scheduler: str | None, progress: 
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("spawn")  # a clean interpreter per worker (no inherited TF state)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
+                               initializer=_worker_init)
     bar = _bar(total, done, progress)
+    futures = []
     try:
         futures = [pool.submit(_run_one, t) for t in tasks]
         for f in as_completed(futures):
@@ -413,13 +496,39 @@ def _run_local(tasks: list[Any], workers: int, scheduler: str | None, progress: 
             bar.update(1)
             bar.set_postfix_str(row["status"])
     except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in list(getattr(pool, "_processes", {}).values()):
-            p.terminate()
+        _stop_pool(pool, futures)
         raise
     finally:
         bar.close()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_pool(pool: Any, futures: list[Any], grace: float = 20.0) -> None:
+    """Ctrl-C: cancel the queued runs, interrupt the running ones, end the workers.
+
+    A terminal's Ctrl-C reaches the workers and their kernels already; a SIGINT sent to this
+    process alone (``kill -INT``) does not, so each worker gets one. A worker then records its
+    run as ``interrupted`` and returns; after ``grace`` seconds the rest are terminated.
+    """
+    from concurrent.futures import wait
+
+    running = [f for f in futures if not f.cancel()]
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for p in processes:
+        if p.is_alive() and p.pid is not None:
+            try:
+                os.kill(p.pid, signal.SIGINT)
+            except OSError:
+                pass
+    while True:  # a second Ctrl-C must not skip ending the workers
+        try:
+            wait(running, timeout=grace)
+            break
+        except KeyboardInterrupt:
+            grace = 0.0
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
 
 
 def _run_dask(tasks: list[Any], workers: int, scheduler: str | None, progress: bool,
