@@ -40,6 +40,7 @@ def main(path: str) -> None:
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     cell.source = parameters_source()
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True  # 36 lines: folded away
     nbformat.write(nb, path)
 
 

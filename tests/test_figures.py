@@ -50,10 +50,12 @@ def test_history_dataframe_source_uses_steps():
 def test_lr_and_size_curves():
     fig = wb.figures.lr_curve(EVENTS)
     assert list(fig.data[0].x) == [1, 3, 3, 5, 6] and fig.data[0].y[-1] == 0.05
+    assert fig.layout.yaxis.type == "log"  # a constant 1e-3 is not a flat line on 0
     preview = wb.schedule_preview(wb.ExperimentConfig(lr_schedule="cosine", epochs=2))
     assert len(wb.figures.lr_curve(preview).data[0].x) == len(preview)
     size = wb.figures.size_curve(EVENTS)
-    assert list(size.data[0].y) == [4000.0, 4000.0] and size.data[0].name == "float32"
+    assert list(size.data[0].y) == [4.0, 4.0] and size.data[0].name == "float32"  # KB
+    assert size.layout.yaxis.title.text == "size (KB)"
     packed = [dict(e, size_bytes_packed=100.0 * e["epoch"]) if e["type"] == "epoch" else e
               for e in EVENTS]
     assert [t.name for t in wb.figures.size_curve(packed).data] == ["packed"]
@@ -93,7 +95,7 @@ def test_pareto_figure_highlights_front_and_carries_ids():
 def test_dashboard_panels():
     fig = wb.figures.dashboard(EVENTS)
     titles = [a.text for a in fig.layout.annotations]
-    assert titles == ["loss", "accuracy", "learning rate", "model size (bytes)"]
+    assert titles == ["loss", "accuracy", "learning rate", "model size (KB)"]
     two = wb.figures.dashboard(runs=[("a", EVENTS), ("b", EVENTS)])
     assert len(two.data) == 2 * len(fig.data)
 

@@ -111,6 +111,8 @@ def test_teaching_notebook_runs_headless_and_its_claims_hold(name, tmp_path):
         assert res["rosenbrock_steps_nesterov"] < (res["rosenbrock_steps_sgd"] or 10 ** 9)
         assert res["bowl_loss_adam"] < res["bowl_loss_sgd"] / 100 and res["bowl_zigzags_sgd"] > 50
         assert res["saddle_loss_momentum"] < res["saddle_loss_gd"]
+        # section 4's claim, as its figure shows it: the decaying step averages the noise away
+        assert res["stochastic_tail_loss_decaying"] < res["stochastic_tail_loss_constant"] / 2
         assert html.count("Plotly.addFrames") >= 5  # every path figure is animated in the HTML
     elif name == "11_loss_landscape":
         assert res["grid_centre_loss"] == res["origin_loss"]
@@ -238,7 +240,10 @@ def test_report_opens_with_a_summary_and_shows_the_dense_run(tmp_path):
             "baseline_accuracy": 0.97, "size_bytes_float32": 200_000}))
     page = wb.report(tmp_path).read_text()
     summary = page[page.index("Summary"): page.index("</ul>")]
-    assert "reference (dense run): test accuracy <b>0.9700</b>" in summary
-    assert "smallest within 1 pt of the reference: <b>prune_ratio 0.9</b>" in summary
-    assert "-0.80 pt" in summary
+    assert "reference (dense run): test accuracy <b>97.00%</b>" in summary
+    assert "smallest within 1 pt of the reference: <b>prune 0.9</b>" in summary
+    assert "-0.80 pt" in summary and "9.0 KB packed" in summary
     assert "dense run (float32)" in page
+    front = page[page.index("Pareto front ("): page.index("</table>")]  # the summary's table
+    assert front.count("<tr>") == 1 + 3  # header + every run (each is smaller or better)
+    assert "Packed size (KB)" in page and "Pruning ratio (fraction of weights)" in page

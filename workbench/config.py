@@ -78,6 +78,21 @@ class FieldSpec:
     log: bool = False
     widget_max: float | None = None
     metavar: str | None = None  # the CLI's name for the value, e.g. RUN
+    label: str = ""  # what people call it, for controls, help, tables and axes
+    unit: str = ""  # e.g. "bits", "epochs", "fraction of weights"
+
+    @property
+    def title(self) -> str:
+        """The label with its unit, for axes and table headers: ``Weight bits (bits)``.
+
+        Example:
+            >>> from workbench.config import FIELDS
+            >>> FIELDS["prune_ratio"].title
+            'Pruning ratio (fraction of weights)'
+        """
+        label = self.label or self.name
+        return (f"{label} ({self.unit})" if self.unit and self.unit.lower() not in label.lower()
+                else label)
 
     @property
     def flag(self) -> str:
@@ -262,120 +277,125 @@ class ExperimentConfig:
 
     # --- data ---
     dataset: str = _field("digits", "Data set to train on (see `workbench datasets`).", "data",
-                          "str", choices=tuple(DATASETS))
+                          "str", choices=tuple(DATASETS), label="Data set")
     validation_split: float = _field(
         0.1, "Fraction of the training set held out for validation (0 = none).", "data", "float",
-        low=0.0, high=1.0, high_open=True, widget_max=0.5)
+        low=0.0, high=1.0, high_open=True, widget_max=0.5,
+        label="Validation split", unit="fraction")
     max_train_samples: int | None = _field(
         None, "Use at most this many training samples (None = all).", "data", "int", low=1,
-        optional=True, widget_max=60000)
+        optional=True, widget_max=60000, label="Max. training samples")
     # --- model ---
     model: str = _field("mlp", "Architecture (see `workbench models`).", "model", "str",
-                        choices=tuple(MODELS))
+                        choices=tuple(MODELS), label="Model")
     hidden_units: list[int] = _field(
         [128, 64], "Hidden layer widths of the `mlp` model, e.g. 128,64.", "model", "int_list",
-        low=1, high=65536)
+        low=1, high=65536, label="Hidden units", unit="per layer")
     activation: str = _field("relu", "Activation of hidden layers.", "model", "str",
-                             choices=ACTIVATIONS)
+                             choices=ACTIVATIONS, label="Activation")
     # --- training ---
     optimizer: str = _field(
         "adam", "Optimizer: sgd (plain), momentum / nesterov (SGD with momentum), or an adaptive "
-        "one.", "training", "str", choices=OPTIMIZERS)
+        "one.", "training", "str", choices=OPTIMIZERS, label="Optimizer")
     learning_rate: float | None = _field(
         None, "Initial (peak, for one_cycle and warm-up) learning rate; None = the optimizer's "
         "recommended rate (0.05 for momentum/nesterov, 1e-3 for adam...).", "training", "float",
-        low=0.0, low_open=True, high=10.0, log=True, optional=True)
+        low=0.0, low_open=True, high=10.0, log=True, optional=True, label="Learning rate")
     momentum: float = _field(
         0.9, "Momentum of the momentum and nesterov optimizers (plain sgd uses none).", "training",
-        "float", low=0.0, high=1.0, high_open=True, widget_max=0.999)
+        "float", low=0.0, high=1.0, high_open=True, widget_max=0.999, label="Momentum")
     weight_decay: float = _field(
         0.0, "Decoupled weight decay applied by the optimizer (0 = off).", "training", "float",
-        low=0.0, high=1.0, high_open=True, widget_max=0.1)
+        low=0.0, high=1.0, high_open=True, widget_max=0.1, label="Weight decay")
     lr_schedule: str = _field(
         "constant", "Learning-rate schedule over the whole run.", "training", "str",
-        choices=LR_SCHEDULES)
+        choices=LR_SCHEDULES, label="LR schedule")
     warmup_epochs: int = _field(
         0, "Epochs of linear learning-rate warm-up before the schedule (must be < epochs).",
-        "training", "int", low=0, widget_max=20)
+        "training", "int", low=0, widget_max=20, label="Warm-up", unit="epochs")
     batch_size: int = _field(
         32, "Mini-batch size; 0 = full batch (plain gradient descent), 1 = stochastic. Larger "
         "than the training set: clamped to it, with a warning.", "training", "int", low=0,
-        widget_max=1024)
+        widget_max=1024, label="Batch size", unit="samples")
     epochs: int = _field(
         10, "Passes over the training set; 0 (with init_from) compresses the source's weights "
-        "without training.", "training", "int", low=0, high=100000, widget_max=100)
+        "without training.", "training", "int", low=0, high=100000, widget_max=100,
+        label="Epochs", unit="epochs")
     seed: int = _field(0, "Random seed: the same config and seed give the same history.",
-                       "training", "int", low=0, high=2**31 - 1, widget_max=1000)
+                       "training", "int", low=0, high=2**31 - 1, widget_max=1000, label="Seed")
     strategy: str = _field(
         "default", "Distribution: default (one device) or mirrored (MirroredStrategy over the "
-        "visible devices).", "training", "str", choices=STRATEGIES)
+        "visible devices).", "training", "str", choices=STRATEGIES, label="Distribution")
     # --- compression ---
     init_from: str | None = _field(
         None, "Start from trained weights: a run id in the store, a run folder or a .keras "
         "file. The source's data set and architecture are used (a model or data field set to "
         "something else is an error); epochs=0 then compresses without training.",
-        "compression", "str", optional=True, metavar="RUN")
+        "compression", "str", optional=True, metavar="RUN", label="Start from")
     prune_ratio: float = _field(
         0.0, "Fraction of the weights of Dense/Conv layers set to zero by magnitude pruning "
         "(0 = no pruning).", "compression", "float", low=0.0, high=1.0, high_open=True,
-        widget_max=0.99)
+        widget_max=0.99, label="Pruning ratio", unit="fraction of weights")
     prune_layer_ratios: dict[str, float] | None = _field(
         None, "Per-layer pruning ratios, e.g. dense_1=0.95,dense_2=0.9 (see "
         "wb.compress.suggest_layer_ratios). Listed layers are pruned to their own ratio; the "
         "others follow prune_ratio and prune_scope.", "compression", "ratio_map",
-        optional=True)
+        optional=True, label="Per-layer pruning", unit="fraction per layer")
     prune_schedule: str = _field(
         "polynomial", "How sparsity grows: constant (all at prune_begin) or polynomial (the "
         "gradual cubic ramp of Zhu & Gupta 2017, from prune_begin to prune_end).", "compression",
-        "str", choices=PRUNE_SCHEDULES)
+        "str", choices=PRUNE_SCHEDULES, label="Pruning schedule")
     prune_structure: str = _field(
         "unstructured", "unstructured (single weights) or units (whole Dense units and Conv "
-        "filters, rebuilt into a smaller model).", "compression", "str", choices=PRUNE_STRUCTURES)
+        "filters, rebuilt into a smaller model).", "compression", "str", choices=PRUNE_STRUCTURES,
+        label="Pruning structure")
     prune_scope: str = _field(
         "global", "global (one magnitude threshold over all prunable layers, so large layers "
         "lose more) or layer (every layer pruned to prune_ratio).", "compression", "str",
-        choices=PRUNE_SCOPES)
+        choices=PRUNE_SCOPES, label="Pruning scope")
     prune_begin: float = _field(
         0.0, "When pruning starts, as a fraction of training.", "compression", "float",
-        low=0.0, high=1.0, high_open=True)
+        low=0.0, high=1.0, high_open=True, label="Pruning starts", unit="fraction of training")
     prune_end: float = _field(
         0.5, "When the target sparsity is reached (polynomial), as a fraction of training; the "
         "rest of training fine-tunes the pruned network.", "compression", "float", low=0.0,
-        low_open=True, high=1.0)
+        low_open=True, high=1.0, label="Pruning ends", unit="fraction of training")
     quant_bits: int | None = _field(
         None, "Weight bit-width of Dense/Conv layers: 2..8 (integer levels), 16 (float16), or "
-        "None (float32).", "compression", "int", choices=QUANT_BITS, optional=True)
+        "None (float32).", "compression", "int", choices=QUANT_BITS, optional=True,
+        label="Weight bits", unit="bits")
     quant_bits_conv: int | None = _field(
         None, "Bit-width of Conv and DepthwiseConv kernels when it should differ from "
         "quant_bits (None = quant_bits). Conv layers hold few weights and are sensitive: Deep "
         "Compression kept them at 8 bits and fully connected layers at 5.", "compression", "int",
-        choices=QUANT_BITS, optional=True)
+        choices=QUANT_BITS, optional=True, label="Conv bits", unit="bits")
     quant_mode: str = _field(
         "ptq", "ptq (round the trained weights, calibrated), qat (quantization-aware training: "
         "fake quantization with a straight-through estimator), or keras (Keras's own "
         "model.quantize, int8/int4, Dense layers only).", "compression", "str",
-        choices=QUANT_MODES)
+        choices=QUANT_MODES, label="Quantization")
     quant_granularity: str = _field(
         "per_channel", "One quantization grid per output channel, or one per tensor.",
-        "compression", "str", choices=QUANT_GRANULARITIES)
+        "compression", "str", choices=QUANT_GRANULARITIES, label="Quantization grid")
     cluster_k: int | None = _field(
         None, "Weight sharing: replace each layer's weights by k k-means centroids (None = "
-        "off).", "compression", "int", low=2, high=256, optional=True)
+        "off).", "compression", "int", low=2, high=256, optional=True,
+        label="Clusters", unit="centroids")
     distill_teacher: str | None = _field(
         None, "Train against a teacher: a run id in the store, or a .keras model path.",
-        "compression", "str", optional=True)
+        "compression", "str", optional=True, label="Teacher")
     distill_temperature: float = _field(
         4.0, "Softmax temperature of the distillation targets.", "compression", "float",
-        low=0.0, low_open=True, high=100.0, widget_max=20.0)
+        low=0.0, low_open=True, high=100.0, widget_max=20.0, label="Distillation temperature")
     distill_alpha: float = _field(
         0.5, "Weight of the distillation loss (1 - alpha goes to the labels' loss).",
-        "compression", "float", low=0.0, high=1.0)
+        "compression", "float", low=0.0, high=1.0, label="Distillation weight")
     export: list[str] = _field(
         ["keras", "packed"], "Artifacts to write and evaluate: keras, packed (.wbz), "
         "tflite_float32, tflite_float16, tflite_dynamic, tflite_int8.", "compression",
-        "str_list", choices=EXPORTS)
+        "str_list", choices=EXPORTS, label="Export")
     run_name: str | None = _field(None, "A label for the run (shown in tables and folders).",
-                                  "training", "str", optional=True)
+                                  "training", "str", optional=True, label="Run name")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -130,7 +131,7 @@ def training_curves(source: Any, metric: str = "loss", title: str | None = None)
     data = curve_data(source, metric)
     fig = go.Figure(curve_traces(data))
     fig.update_layout(title=title or metric.replace("_", " "), xaxis_title=data.x_title,
-                      yaxis_title=metric, template="plotly_white", height=360)
+                      yaxis_title=_title(metric), template="plotly_white", height=360)
     return fig
 
 
@@ -155,7 +156,30 @@ def lr_curve(source: Any, title: str = "learning rate") -> Any:
                                line={"color": PALETTE[2], "width": 2}))
     fig.update_layout(title=title, xaxis_title=xt, yaxis_title="learning rate",
                       template="plotly_white", height=300)
+    fig.update_yaxes(**lr_axis(y))
     return fig
+
+
+def lr_axis(lr: Any) -> dict[str, Any]:
+    """Axis settings that fit learning rates: a log axis (rates span decades, and a constant
+    1e-3 would sit flat on 0 of a linear one), or a linear one from 0 when a rate is 0.
+
+    Example:
+        >>> from workbench.figures import lr_axis
+        >>> lr_axis([1e-3, 1e-4])["type"]
+        'log'
+    """
+    v = np.asarray(lr, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size and (v > 0).all():
+        return {"type": "log", "autorange": True, "exponentformat": "power"}
+    return {"type": "linear", "autorange": True, "rangemode": "tozero"}
+
+
+def _title(key: str) -> str:
+    from workbench.metrics import title
+
+    return title(key)
 
 
 def size_data(source: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -180,12 +204,13 @@ def size_curve(source: Any, title: str = "model size") -> Any:
     """Model size in bytes over training."""
     go = _go()
     x, series = size_data(source)
-    fig = go.Figure([go.Scatter(x=x.tolist(), y=v.tolist(), mode="lines+markers",
+    fig = go.Figure([go.Scatter(x=x.tolist(), y=(v / 1000).tolist(), mode="lines+markers",
                                 name=k.replace("size_bytes_", ""),
                                 line={"color": PALETTE[i + 3]})
                      for i, (k, v) in enumerate(series.items())])
-    fig.update_layout(title=title, xaxis_title="step", yaxis_title="bytes",
+    fig.update_layout(title=title, xaxis_title="step", yaxis_title="size (KB)",
                       template="plotly_white", height=300)
+    fig.update_yaxes(rangemode="tozero")
     return fig
 
 
@@ -205,6 +230,9 @@ def overlay(runs: Mapping[str, Any], metric: str = "loss", validation: bool = Tr
     fig = go.Figure()
     for i, (label, src) in enumerate(runs.items()):
         d = curve_data(src, metric)
+        epochs = np.array([_num(e.get("epoch")) for e in _events(src)
+                           if e.get("type") == "epoch"])
+        d = d._replace(epoch_x=epochs) if len(epochs) == len(d.epoch_x) else d
         color = PALETTE[i % len(PALETTE)]
         x, y, _ = _gaps(d.epoch_x, d.train_y)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f"{label}",
@@ -215,7 +243,7 @@ def overlay(runs: Mapping[str, Any], metric: str = "loss", validation: bool = Tr
                                      line={"color": color, "width": 2, "dash": "dash"},
                                      legendgroup=label, showlegend=False))
     fig.update_layout(title=title or f"{metric.replace('_', ' ')} by run",
-                      xaxis_title="step", yaxis_title=metric, template="plotly_white",
+                      xaxis_title="epoch", yaxis_title=_title(metric), template="plotly_white",
                       height=380)
     return fig
 
@@ -242,13 +270,27 @@ def pareto_front(x: Sequence[float], y: Sequence[float], minimize_x: bool = True
 
 
 def pareto(table: Any, x: str = "size_bytes_float32", y: str = "test_accuracy",
-           label: str = "run_id", title: str | None = None, log_x: bool = True) -> Any:
-    """Accuracy against size, one point per run, with the Pareto front highlighted.
+           label: str = "run_id", title: str | None = None, log_x: bool = True,
+           name: str | None = None) -> Any:
+    """Accuracy against size, one point per distinct result, with the Pareto front highlighted.
 
     ``table`` is a DataFrame (e.g. ``RunStore.table()``) or a list of dicts. Each point's
-    ``customdata`` is its row label, so a click handler can find the run.
+    ``customdata`` is its row label, so a click handler can find the run; runs with the same
+    ``(x, y)`` (a search that proposed one point twice) are one point whose hover names them
+    all. ``name`` is a column of readable run names for the hover (default: the label). Sizes in
+    bytes are drawn in KB; the axes are titled with the metrics' labels and units.
+
+    Example:
+        >>> import workbench as wb
+        >>> rows = [{"run_id": "a", "size_bytes_packed": 2000, "test_accuracy": 0.9},
+        ...         {"run_id": "b", "size_bytes_packed": 2000, "test_accuracy": 0.9}]
+        >>> fig = wb.figures.pareto(rows, x="size_bytes_packed")
+        >>> [list(t.customdata) for t in fig.data], fig.layout.xaxis.title.text
+        ([[], ['a']], 'Packed size (KB)')
     """
     import pandas as pd
+
+    from workbench.metrics import spec_of
 
     go = _go()
     df = table if isinstance(table, pd.DataFrame) else pd.DataFrame(list(table))
@@ -257,33 +299,43 @@ def pareto(table: Any, x: str = "size_bytes_float32", y: str = "test_accuracy",
         fig.update_layout(title=title or "accuracy vs size (no runs with both values yet)",
                           template="plotly_white")
         return fig
-    df = df[[c for c in dict.fromkeys([label, x, y]) if c in df]].copy()
+    df = df[[c for c in dict.fromkeys([label, x, y, name or label]) if c in df]].copy()
     df[x] = pd.to_numeric(df[x], errors="coerce")
     df[y] = pd.to_numeric(df[y], errors="coerce")
     df = df.dropna(subset=[x, y]).reset_index(drop=True)
+    if label not in df:
+        df[label] = [str(i) for i in df.index]
+    names = (name if name in df else label)
+    df["_hover"] = df[names].astype(str).map(html.escape)  # plotly reads hover text as HTML
+    df = (df.groupby([x, y], sort=False, as_index=False)
+          .agg({label: "first", "_hover": lambda v: "<br>".join(v)}))
+    xs, ys = spec_of(x), spec_of(y)
+    df["_x"], df["_y"] = df[x] * (xs.scale if xs.unit == "KB" else 1), df[y]
     front = pareto_front(df[x].tolist(), df[y].tolist())
     on = df.index.isin(front)
-    labels = df[label].astype(str).tolist() if label in df else [str(i) for i in df.index]
+    hover = ("%{hovertext}<br>" + f"{xs.label}: %{{x:.4g}} {xs.unit if xs.unit == 'KB' else ''}"
+             f"<br>{ys.label}: %{{y:.4f}}<extra></extra>")
     fig = go.Figure()
+    rest = df[~on]
     fig.add_trace(go.Scatter(
-        x=df[x][~on].tolist(), y=df[y][~on].tolist(), mode="markers", name="dominated",
-        marker={"color": "#b0b0b0", "size": 9},
-        customdata=[lab for lab, o in zip(labels, on, strict=True) if not o],
-        hovertemplate="%{customdata}<br>" + f"{x}=%{{x}}<br>{y}=%{{y}}<extra></extra>"))
+        x=rest["_x"].tolist(), y=rest["_y"].tolist(), mode="markers", name="dominated",
+        marker={"color": "#b0b0b0", "size": 9}, customdata=rest[label].astype(str).tolist(),
+        hovertext=rest["_hover"].tolist(), hovertemplate=hover))
     fdf = df[on].sort_values(x)
     fig.add_trace(go.Scatter(
-        x=fdf[x].tolist(), y=fdf[y].tolist(), mode="lines+markers", name="Pareto front",
+        x=fdf["_x"].tolist(), y=fdf["_y"].tolist(), mode="lines+markers", name="Pareto front",
         marker={"color": PALETTE[3], "size": 11}, line={"shape": "hv"},
-        customdata=[labels[i] for i in fdf.index],
-        hovertemplate="%{customdata}<br>" + f"{x}=%{{x}}<br>{y}=%{{y}}<extra></extra>"))
-    fig.update_layout(title=title or f"{y} vs {x}", xaxis_title=x, yaxis_title=y,
-                      template="plotly_white", height=420)
+        customdata=fdf[label].astype(str).tolist(), hovertext=fdf["_hover"].tolist(),
+        hovertemplate=hover))
+    x_title = xs.title if xs.unit == "KB" else xs.label
+    fig.update_layout(title=title or f"{ys.label} vs {x_title}", xaxis_title=x_title,
+                      yaxis_title=ys.label, template="plotly_white", height=420)
     if log_x:
         fig.update_xaxes(type="log")
     return fig
 
 
-DASHBOARD_PANELS = ("loss", "accuracy", "learning rate", "model size (bytes)")
+DASHBOARD_PANELS = ("loss", "accuracy", "learning rate", "model size (KB)")
 
 
 def dashboard(source: Any = (), runs: Iterable[tuple[str, Any]] | None = None) -> Any:
@@ -308,12 +360,14 @@ def dashboard(source: Any = (), runs: Iterable[tuple[str, Any]] | None = None) -
                                  showlegend=False), row=2, col=1)
         x, series = size_data(src)
         for k, v in series.items():
-            fig.add_trace(go.Scatter(x=x.tolist(), y=v.tolist(), mode="lines+markers",
+            fig.add_trace(go.Scatter(x=x.tolist(), y=(v / 1000).tolist(), mode="lines+markers",
                                      name=f"{label} {k.replace('size_bytes_', '')}".strip(),
                                      line={"color": color}, showlegend=False), row=2, col=2)
     fig.update_layout(template="plotly_white", height=560, margin={"t": 40, "b": 30},
                       legend={"orientation": "h", "y": -0.08})
     fig.update_yaxes(rangemode="tozero", row=2, col=2)  # a constant size reads as a flat line
+    rates = [y for t in fig.data if t.xaxis == "x3" for y in (t.y or ())]
+    fig.update_yaxes(**lr_axis(rates if rates else [1e-3]), row=2, col=1)
     return fig
 
 

@@ -15,12 +15,30 @@ from workbench.compress.quant import distinct_per_group
 ops = keras.ops
 
 
-def _bits_of(layer: Any, distinct: int) -> int:
+def _bits_of(layer: Any, kernel: np.ndarray, axes: tuple[int, ...] | None,
+             distinct: int) -> int:
+    """Bits per stored kernel value: the twin's own width, else that of the integer grid the
+    values lie on (a 4-bit grid is 4 bits even where pruning left 8 of its 16 levels in use),
+    else of the distinct values (a k-means codebook)."""
     if is_twin(layer) and layer.wb_bits:
         return int(layer.wb_bits)
     if is_twin(layer) and layer.wb_clusters:
         return max(1, math.ceil(math.log2(layer.wb_clusters)))
-    return 32 if distinct > 256 else max(1, math.ceil(math.log2(max(distinct, 2))))
+    if distinct > 256:
+        return 32
+    from workbench.compress.pack import _find_grid
+
+    keep = [a for a in range(kernel.ndim) if a not in (axes or ())] if axes else []
+    rows = (np.moveaxis(kernel, keep, list(range(len(keep)))).reshape(
+        int(np.prod([kernel.shape[a] for a in keep])), -1) if keep else kernel.reshape(1, -1))
+    levels = 0
+    for row in rows:
+        grid = _find_grid(row)
+        if grid is None:
+            levels = distinct
+            break
+        levels = max(levels, int(grid[1].max() - grid[1].min()) + 1)
+    return max(1, math.ceil(math.log2(max(levels, 2))))
 
 
 def size_report(model: keras.Model, codec: str = "lzma") -> pd.DataFrame:
@@ -55,8 +73,9 @@ def size_report(model: keras.Model, codec: str = "lzma") -> pd.DataFrame:
         nonzeros = int(sum(np.count_nonzero(v) for v in values))
         if is_compressible(layer):
             k = effective_kernel(layer)
-            distinct = int(distinct_per_group(k, quant_axes(layer, k.ndim)).max())
-            bits = _bits_of(layer, distinct)
+            axes = quant_axes(layer, k.ndim)
+            distinct = int(distinct_per_group(k, axes).max())
+            bits = _bits_of(layer, k, axes, distinct)
             kern_total += k.size
             kern_zero += int(k.size - np.count_nonzero(k))
         else:

@@ -197,8 +197,10 @@ class Playground:
         survivors for ``epochs`` with the pruned weights held at exactly zero (Han et al.'s
         prune-then-retrain, against the one-shot pruning that :meth:`compress` shows).
 
-        The pruned, retrained network becomes the network; training it further with
-        :meth:`train` lets the zeros grow back.
+        The pruned, retrained network becomes the network, and the compressed view set by
+        :meth:`compress` is cleared (the accuracy is that of the retrained network itself, not
+        of it quantized again); training it further with :meth:`train` lets the zeros grow
+        back.
 
         Example:
             >>> pg.prune_and_retrain(0.7, epochs=10).accuracy("test")  # doctest: +SKIP
@@ -222,6 +224,7 @@ class Playground:
             self._compile(model)
             self.model = model
             self.epoch += epochs
+            self.prune_ratio, self.quant_bits = 0.0, None
             self._view = None
             self.history.append(self._measure())
         return self

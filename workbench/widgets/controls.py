@@ -25,14 +25,15 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
     ``suggestions`` turns a free-text field into a combobox offering them (e.g. the store's
     completed runs for ``init_from``); any other text stays allowed.
     """
-    kw: dict[str, Any] = {"description": spec.name, "style": _STYLE,
+    kw: dict[str, Any] = {"description": spec.label or spec.name, "style": _STYLE,
                           "layout": W.Layout(**_LAYOUT)}
+    tip = f"{spec.name}: {spec.help}"  # the identifier (CLI flag, notebook parameter) on hover
     if suggestions is not None and spec.kind == "str" and spec.choices is None:
         w: W.Widget = W.Combobox(value="" if value is None else str(value),
                                  options=list(suggestions), ensure_option=False,
                                  placeholder="None" if spec.optional else "",
                                  continuous_update=False, **kw)
-        w.tooltip = spec.help
+        w.tooltip = tip
         return w
     if spec.kind == "bool":
         w = W.Checkbox(value=bool(value), indent=False, **kw)
@@ -64,7 +65,7 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
         text = control_text(value)
         w = W.Text(value=text, placeholder="None" if spec.optional else "",
                    continuous_update=False, **kw)
-    w.tooltip = spec.help
+    w.tooltip = tip
     return w
 
 

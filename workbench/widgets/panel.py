@@ -24,9 +24,43 @@ from workbench.runs import RunResult, RunStore
 from workbench.widgets.controls import _STYLE, make_control, read_control, set_control
 from workbench.widgets.liveplot import LivePlot
 
+_PREVIEW_W = 460  # px: the schedule preview's width (FigureWidgets need an explicit one)
 _TABLE_COLUMNS = ["run_id", "status", "dataset", "model", "optimizer", "lr_schedule",
                   "prune_ratio", "quant_bits", "cluster_k", "test_accuracy",
                   "size_bytes_packed", "compression_ratio", "params", "source_run"]
+
+
+def _names(df: Any) -> list[str]:
+    """Each run named by the config fields that differ between the runs shown ("prune 0.9 ·
+    4 bit"); its ``run_name`` when it has one; the id's last part when nothing differs."""
+    from workbench.naming import differing, run_names
+
+    fields = [c for c in df.columns if c in FIELDS and c != "run_name"]
+    rows = [{c: r[c] for c in fields} for _, r in df.iterrows()]
+    ids = [str(i).rsplit("-", 1)[-1] for i in df["run_id"]]
+    names = run_names(rows, differing(rows), fallback=ids)
+    given = df["run_name"] if "run_name" in df else [None] * len(df)
+    return [str(g) if isinstance(g, str) and g else n for g, n in zip(given, names, strict=True)]
+
+
+def _runs_table(df: Any) -> str:
+    """The comparison table: readable names (the id on hover), fields, metrics in units."""
+    from workbench.metrics import display, title
+
+    cols = [c for c in _TABLE_COLUMNS if c in df and c != "run_id"]
+    head = "".join(f"<th>{html.escape(title(c))}</th>" for c in ["run", *cols])
+    body = []
+    for _, r in df.iterrows():
+        cells = [f"<td title='{html.escape(str(r['run_id']))}'>{html.escape(str(r['name']))}"
+                 "</td>"]
+        for c in cols:
+            v = r[c]
+            text = display(c, v) if c not in FIELDS else ("" if v is None or v != v else str(v))
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return ("<table class='wb-runs' style='font-size:12px;border-collapse:collapse;"
+            "white-space:nowrap'><thead><tr>" + head + "</tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>")
 
 
 class _StatusSink:
@@ -155,18 +189,22 @@ class ControlPanel:
 
         self.schedule_fig = go.FigureWidget(go.Figure(
             go.Scatter(x=[], y=[], mode="lines", name="lr"),
-            layout={"title": "learning-rate schedule", "height": 230, "template":
-                    "plotly_white", "margin": {"t": 40, "b": 30, "l": 50, "r": 10},
-                    "xaxis_title": "epoch", "yaxis_title": "lr"}))
+            layout={"title": "learning-rate schedule", "height": 240, "width": _PREVIEW_W,
+                    "template": "plotly_white", "margin": {"t": 40, "b": 40, "l": 60, "r": 16},
+                    "xaxis_title": "epoch", "yaxis_title": "learning rate"}))
         self.plan_html = W.HTML()
         self.compare = CompareView(self.store, session=self, load=self.load_config)
         left = W.VBox([self.tabs, self.message, W.HBox([self.run_button, self.stop_button,
                                                         self.compress_button]),
                        self.status_html, self.progress, self.output])
         self.schedule_fig.update_yaxes(rangemode="tozero")
-        right = W.VBox([self.schedule_fig, self.plan_html], layout=W.Layout(width="480px"))
-        self.widget = W.VBox([W.HBox([left, right]), self.live.figure, self.compress_box,
-                              self.compare.widget])
+        # the preview column sits beside the controls when there is room and wraps below them
+        # when there is not (a 1000 px window): it is never cut off
+        right = W.VBox([self.schedule_fig, self.plan_html],
+                       layout=W.Layout(width=f"{_PREVIEW_W + 8}px", overflow="hidden"))
+        left.layout = W.Layout(width="480px", margin="0 16px 0 0")
+        self.widget = W.VBox([W.HBox([left, right], layout=W.Layout(flex_flow="row wrap")),
+                              self.live.figure, self.compress_box, self.compare.widget])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -248,7 +286,8 @@ class ControlPanel:
         except WorkbenchError as e:
             self.plan_html.value = f"<span style='color:#c62828'>{html.escape(str(e))}</span>"
             return
-        self.plan_html.value = ("<b>compression preflight</b><div style='font-size:11px'>"
+        self.plan_html.value = ("<b>compression preflight</b><div style='font-size:11px;"
+                                "overflow-x:auto;max-width:100%'>"
                                 + plan.drop(columns="params").to_html(border=0) + "</div>")
 
     def set(self, **fields: Any) -> None:
@@ -505,6 +544,7 @@ class CompareView:
         self.source_button.on_click(lambda _b: self._show_source())
         self.selected: str | None = None
         self._runs: dict[str, RunResult] = {}
+        self._names: dict[str, str] = {}
         self.table_box = W.Box([self.table_html], layout=W.Layout(
             max_height="260px", overflow="auto", width="100%"))
         self.widget = W.VBox([
@@ -543,13 +583,13 @@ class CompareView:
             self.table_html.value = "<i>no runs yet: press Run</i>"
             self.select.options = []
             return
-        cols = [c for c in _TABLE_COLUMNS if c in df]
-        self.table_html.value = "<div style='font-size:12px'>" + df[cols].tail(50).to_html(
-            index=False, border=0, float_format=lambda v: f"{v:.4g}") + "</div>"
-        self.select.options = df["run_id"].astype(str).tolist()
+        df = df.assign(name=_names(df))
+        self._names = dict(zip(df["run_id"].astype(str), df["name"], strict=True))
+        self.table_html.value = _runs_table(df.tail(50))
+        self.select.options = list(zip(df["name"], df["run_id"].astype(str), strict=True))
         x = "size_bytes_packed" if "size_bytes_packed" in df and df[
             "size_bytes_packed"].notna().any() else "size_bytes_float32"
-        fig = pareto(df, x=x, y="test_accuracy", label="run_id")
+        fig = pareto(df, x=x, y="test_accuracy", label="run_id", name="name")
         with self.pareto_fig.batch_update():
             self.pareto_fig.data = []
             for t in fig.data:
@@ -618,7 +658,7 @@ class CompareView:
         for run_id in self.select.value:
             r = self._result(run_id)
             if r is not None:
-                runs[run_id] = r.history
+                runs[self._names.get(run_id, run_id)] = r.history
         fig = overlay(runs, "val_accuracy" if all("val_accuracy" in h for h in runs.values())
                       and runs else "accuracy", validation=False)
         with self.overlay_fig.batch_update():
