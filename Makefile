@@ -16,13 +16,16 @@ lint: setup
 	$(BIN)/ruff check workbench tests benchmarks scripts
 
 test: lint
-	$(PYTEST) tests workbench --doctest-modules
+	$(PYTEST) tests workbench README.md --doctest-modules --codeblocks
 
 test-fast: setup
 	$(PYTEST) tests -m "not keras and not slow and not browser and not notebook and not system"
 
+# JupyterLab refuses to start as root without --allow-root (containers, CI machines)
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: setup
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks $(LAB_ROOT)
 
 bench: bench-extra
 	$(BIN)/python benchmarks/core_overhead.py

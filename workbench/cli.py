@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -144,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write a sweep folder's self-contained HTML report")
     rep.add_argument("output_dir", metavar="DIR")
     rep.add_argument("--title", default=None)
+    for command in sub.choices.values():
+        command.add_argument("--verbose", action="store_true",
+                             help="show TensorFlow's and the kernels' own log lines (also: "
+                             "WORKBENCH_VERBOSE=1)")
     return p
 
 
@@ -258,7 +263,8 @@ def _grid(items: list[str]) -> dict[str, list[str]]:
 def _cmd_run_notebook(ns: argparse.Namespace) -> int:
     from workbench.notebooks import run_notebook
 
-    r = run_notebook(ns.notebook, dict(ns.parameter), ns.output_dir, timeout=ns.timeout)
+    r = run_notebook(ns.notebook, dict(ns.parameter), ns.output_dir, timeout=ns.timeout,
+                     progress=True)
     where = f" in cell {r.cell}" if r.cell is not None else ""
     print(f"{r.status}{where}: {r.output_dir}/notebook.ipynb ({r.seconds:.1f}s)"
           + (f"\nerror: {r.error}" if r.error else ""))
@@ -335,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     ns = parser.parse_args(argv)
+    if getattr(ns, "verbose", False):  # before anything imports TensorFlow or starts a kernel
+        os.environ["WORKBENCH_VERBOSE"] = "1"
     if not ns.command:
         parser.print_help()
         return 2

@@ -14,6 +14,7 @@ collects the results into one DataFrame (``results.csv``).
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import itertools
 import json
@@ -22,7 +23,7 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,12 +231,14 @@ def save_results(output_dir: str | Path, results: Mapping[str, Any],
 
 def run_notebook(path: str | Path, parameters: Mapping[str, Any] | None = None,
                  output_dir: str | Path = "notebook-runs/run", *, kernel_name: str = "python3",
-                 timeout: float | None = None, html: bool = True) -> NotebookResult:
+                 timeout: float | None = None, html: bool = True,
+                 progress: bool = False) -> NotebookResult:
     """Execute a notebook headless with checked parameters; results go to ``output_dir``.
 
     A notebook with an ``output_dir`` parameter gets the output folder passed in. A failing cell
     or a dying kernel gives ``status="failed"`` with the cell and the error (the executed
     notebook, with the error banner, is kept); bad parameters raise before anything runs.
+    ``progress=True`` shows a bar of executed cells on stderr (the CLI's default).
 
     Example:
         >>> import workbench as wb
@@ -251,11 +254,13 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any] | None = None,
         params.setdefault("output_dir", str(out))
     atomic_write_json(out / "params.json", params)
     (out / STATUS_FILE).unlink(missing_ok=True)
-    return _execute(Path(path).resolve(), params, out, kernel_name, timeout, html)
+    return _execute(Path(path).resolve(), params, out, kernel_name, timeout, html,
+                    progress=progress)
 
 
 def _execute(path: Path, params: dict[str, Any], out: Path, kernel_name: str,
-             timeout: float | None, html: bool, assets: Path | None = None) -> NotebookResult:
+             timeout: float | None, html: bool, assets: Path | None = None, *,
+             progress: bool = False) -> NotebookResult:
     import papermill as pm
 
     from workbench.html_export import RENDERER
@@ -266,7 +271,7 @@ def _execute(path: Path, params: dict[str, Any], out: Path, kernel_name: str,
     os.environ["PLOTLY_RENDERER"] = RENDERER  # figures as JSON; the HTML page adds plotly.js
     try:
         pm.execute_notebook(str(path), str(out / "notebook.ipynb"), parameters=params,
-                            cwd=str(out), kernel_name=kernel_name, progress_bar=False,
+                            cwd=str(out), kernel_name=kernel_name, progress_bar=progress,
                             execution_timeout=timeout, store_widget_state=False,
                             kernel_manager_class=_kernel_manager(out / KERNEL_LOG))
     except KeyboardInterrupt:
@@ -490,7 +495,8 @@ def _run_local(tasks: list[Any], workers: int, scheduler: str | None, progress: 
     bar = _bar(total, done, progress)
     futures = []
     try:
-        futures = [pool.submit(_run_one, t) for t in tasks]
+        with _main_not_reimported():  # the workers are started by the first submits
+            futures = [pool.submit(_run_one, t) for t in tasks]
         for f in as_completed(futures):
             row = f.result()
             bar.update(1)
@@ -501,6 +507,32 @@ def _run_local(tasks: list[Any], workers: int, scheduler: str | None, progress: 
     finally:
         bar.close()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Start worker processes without re-running the caller's script in each of them.
+
+    A spawned worker re-imports ``__main__`` from its file unless the script guards its code
+    with ``if __name__ == "__main__":``; an unguarded script that calls ``wb.sweep`` would
+    re-run in every worker (and fail with ``BrokenProcessPool``). The workers need nothing
+    from ``__main__`` (they run :func:`_run_one` on plain data), so while they start, the main
+    module does not say where it came from.
+    """
+    import sys
+
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__")
+             if main is not None and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            if "__spec__" in saved:
+                main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
 
 
 def _stop_pool(pool: Any, futures: list[Any], grace: float = 20.0) -> None:
@@ -537,8 +569,9 @@ def _run_dask(tasks: list[Any], workers: int, scheduler: str | None, progress: b
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+        with _main_not_reimported():
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
         client = Client(cluster)
     else:
         try:
