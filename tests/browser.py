@@ -118,3 +118,47 @@ def jupyterlab_page(notebook: Path, artifacts: Path) -> Iterator[LabPage]:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+# For every plotly chart on the page: the chart itself when it is wider than the box that shows
+# it, and its title and axis titles that are not wholly visible, i.e. that stick out of an
+# ancestor that clips its overflow sideways (a widget box, the output area) or out of the
+# chart's own SVG. Returns [{text, box, clip}] of the clipped ones.
+CLIPPED_TITLES_JS = """() => {
+  const out = [];
+  const inter = (a, b) => ({left: Math.max(a.left, b.left), top: Math.max(a.top, b.top),
+                            right: Math.min(a.right, b.right),
+                            bottom: Math.min(a.bottom, b.bottom)});
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const svg = gd.querySelector('.main-svg');
+    if (!svg) continue;
+    let clip = {left: -1e9, right: 1e9, top: -1e9, bottom: 1e9};
+    // ancestors clip sideways (a widget box narrower than its chart); up and down they only
+    // scroll, so the vertical bound is the chart's own SVG
+    const sideways = el => { const r = el.getBoundingClientRect();
+                             return {left: r.left, right: r.right, top: -1e9, bottom: 1e9}; };
+    for (let el = gd.parentElement; el && el !== document.body; el = el.parentElement) {
+      if (getComputedStyle(el).overflowX !== 'visible') clip = inter(clip, sideways(el));
+      if (el.classList.contains('jp-OutputArea-output')) {
+        clip = inter(clip, sideways(el));
+        break;
+      }
+    }
+    const own = svg.getBoundingClientRect();
+    if (own.left < clip.left - 1 || own.right > clip.right + 1)  // the chart itself is cut
+      out.push({text: 'chart: ' + (gd.layout && JSON.stringify(gd.layout.title || '')),
+                box: [own.left, own.top, own.right, own.bottom],
+                clip: [clip.left, clip.top, clip.right, clip.bottom]});
+    const texts = gd.querySelectorAll('.gtitle, .xtitle, .ytitle, .annotation-text');
+    for (const t of texts) {
+      const b = t.getBoundingClientRect();
+      if (!b.width || !t.textContent.trim()) continue;
+      const c = inter(clip, own);
+      if (b.left < c.left - 1 || b.right > c.right + 1 || b.top < c.top - 1
+          || b.bottom > c.bottom + 1)
+        out.push({text: t.textContent, box: [b.left, b.top, b.right, b.bottom],
+                  clip: [clip.left, clip.top, clip.right, clip.bottom]});
+    }
+  }
+  return out;
+}"""

@@ -39,7 +39,11 @@ def test_liveplot_grows_while_training_in_background_thread():
 
 
 def _control(page, kind: str, label: str):
-    """The ipywidgets control of ``kind`` (dropdown, slider) whose label is exactly ``label``."""
+    """The ipywidgets control of ``kind`` (dropdown, slider) whose label is exactly ``label``
+    (a config field's name stands for its label: ``quant_bits`` is "Weight bits")."""
+    from workbench.config import FIELDS
+
+    label = FIELDS[label].label if label in FIELDS else label
     return page.locator(f".widget-{kind}", has=page.locator(
         ".widget-label", has_text=re.compile(f"^{re.escape(label)}$"))).first
 
@@ -237,3 +241,66 @@ def test_compress_view_answers_at_once_in_jupyterlab(tmp_path):
         assert lab.external == [], lab.external
     (ARTIFACTS / "compress_view_latency.json").write_text(json.dumps(figures, indent=2))
     print(figures)
+
+
+def test_workbench_screens_fit_at_1000_and_1400_px():
+    """00_workbench after its default run, at two window widths: every chart's title and axis
+    titles are wholly visible (nothing cut off by its widget), and the preview column is not
+    cut off; screenshots in test-artifacts/ for a person to look at."""
+    from tests.browser import CLIPPED_TITLES_JS
+
+    require_system(CHROMIUM.exists(), "Debian's chromium")
+    require_system(importlib.util.find_spec("playwright") is not None, "playwright")
+    with jupyterlab_page(ROOT / "notebooks" / "00_workbench.ipynb", ARTIFACTS) as lab:
+        page = lab.page
+        lab.run_all()
+        _body_has(page, "completed:", 240_000)
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3",
+                               timeout=60_000)
+        for width in (1000, 1400):
+            page.set_viewport_size({"width": width, "height": 3400})  # the whole panel
+            time.sleep(2)  # JupyterLab re-lays out the notebook
+            clipped = page.evaluate(CLIPPED_TITLES_JS)
+            panel = page.locator(".jp-OutputArea-output", has=page.locator(".widget-tab")).first
+            panel.screenshot(path=str(ARTIFACTS / f"workbench_{width}px.png"))  # all of it
+            assert clipped == [], (width, clipped)
+            titles = page.evaluate(
+                "() => Array.from(document.querySelectorAll('.js-plotly-plot .xtitle'))"
+                ".map(t => t.textContent)")
+            assert "epoch" in titles, titles  # the schedule preview's axis, whole
+        assert lab.widget_errors() == []
+        assert lab.external == [], lab.external
+
+
+def test_teaching_math_is_typeset_with_the_network_blocked(tmp_path):
+    """A teaching notebook's HTML page typesets its formulas with the MathJax shipped in the
+    package (the default nbconvert page loads it from a CDN: raw $$...$$ offline)."""
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROME_ARGS
+    from workbench.html_export import notebook_html
+
+    require_system(CHROMIUM.exists(), "Debian's chromium")
+    nb = nbformat.read(str(ROOT / "notebooks" / "10_gradient_descent.ipynb"), as_version=4)
+    page_path = notebook_html(nb, tmp_path / "descent.html")
+    external = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROME_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+
+        def route(r):
+            if r.request.url.startswith(("file://", "data:", "blob:")):
+                return r.continue_()
+            external.append(r.request.url)
+            return r.abort()
+
+        page.route("**/*", route)
+        page.goto(page_path.as_uri())
+        page.wait_for_selector("mjx-container svg", timeout=30_000)
+        typeset = page.evaluate("document.querySelectorAll('mjx-container').length")
+        raw = page.evaluate("document.body.innerText.includes('\\\\sqrt{t}')")
+        page.screenshot(path=str(ARTIFACTS / "math_offline.png"))
+        browser.close()
+    assert typeset >= 5 and not raw
+    assert external == []

@@ -205,6 +205,14 @@ def test_report_renders_offline_in_chromium(tmp_path):
         n = page.evaluate("document.querySelectorAll('.js-plotly-plot').length")
         assert n >= 2, n  # the Pareto chart and the x-against-accuracy chart
         assert page.evaluate("window.pwned") is None
+        from tests.browser import CLIPPED_TITLES_JS
+
+        for width in (1000, 1400):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.wait_for_timeout(1000)  # responsive charts redraw after the resize event
+            assert page.evaluate(CLIPPED_TITLES_JS) == [], width  # titles and axes whole
+            wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+            assert not wide, width  # the runs table scrolls inside its box, not the page
         page.screenshot(path=str(ROOT / "test-artifacts" / "report.png"), full_page=True)
         browser.close()
     assert external == []

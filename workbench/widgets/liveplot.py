@@ -123,7 +123,7 @@ class LivePlot:
 
     def __init__(self, max_points: int = 2000, min_interval: float = 0.25,
                  static_on_end: bool = True, height: int = 560, title: str | None = None,
-                 auto_display: bool = True) -> None:
+                 auto_display: bool = True, width: int | None = None) -> None:
         import plotly.graph_objects as go
 
         self.max_points = max_points
@@ -135,7 +135,7 @@ class LivePlot:
         self._last_flush = 0.0
         self._handle: Any = None
         base = dashboard(runs=[])
-        base.update_layout(height=height, title=title)
+        base.update_layout(height=height, title=title, width=width)
         self.figure = go.FigureWidget(base)
         self.update_count = 0
 
@@ -192,7 +192,7 @@ class LivePlot:
         self._ensure_shown()
         i = len(self._runs)
         color = PALETTE[i % len(PALETTE)]
-        label = str((event.get("config") or {}).get("run_name") or run_id)
+        label = _label(event.get("config") or {}, run_id)
         rt = _RunTraces(len(self.figure.data), self.max_points, event.get("params"))
         with self.figure.batch_update():
             for name, (r, c, line, opacity, mode) in _TRACE_SPECS.items():
@@ -250,6 +250,20 @@ class LivePlot:
     def close(self) -> None:
         """Sinks may be closed by MetricStream at run end; a LivePlot stays usable."""
         self.flush()
+
+
+def _label(config: dict[str, Any], run_id: str) -> str:
+    """A run's legend entry: its run_name, else what it is ("mlp adam · prune 0.9 · 4 bit")
+    and the last part of its id, which the run table and the store share."""
+    if config.get("run_name"):
+        return str(config["run_name"])
+    from workbench.naming import describe
+
+    parts = [" ".join(str(config[k]) for k in ("model", "optimizer") if config.get(k))]
+    parts += [describe(k, config[k]) for k in ("prune_ratio", "quant_bits", "cluster_k")
+              if config.get(k)]
+    short = run_id.rsplit("-", 1)[-1]
+    return " · ".join(p for p in parts if p) + f" ({short})" if parts[0] else run_id
 
 
 def _f(v: Any) -> float:

@@ -25,6 +25,9 @@ from workbench.widgets.controls import _STYLE, make_control, read_control, set_c
 from workbench.widgets.liveplot import LivePlot
 
 _PREVIEW_W = 460  # px: the schedule preview's width (FigureWidgets need an explicit one)
+# px: the panel's charts. A FigureWidget drawn before JupyterLab attaches it cannot measure its
+# box and takes 700 px, which a 1000 px window cuts off; 560 fits the output area there.
+CHART_WIDTH = 560
 _TABLE_COLUMNS = ["run_id", "status", "dataset", "model", "optimizer", "lr_schedule",
                   "prune_ratio", "quant_bits", "cluster_k", "test_accuracy",
                   "size_bytes_packed", "compression_ratio", "params", "source_run"]
@@ -48,7 +51,9 @@ def _runs_table(df: Any) -> str:
     from workbench.metrics import display, title
 
     cols = [c for c in _TABLE_COLUMNS if c in df and c != "run_id"]
-    head = "".join(f"<th>{html.escape(title(c))}</th>" for c in ["run", *cols])
+    head = "".join(f"<th title='{html.escape(c)}'>"
+                   f"{html.escape(FIELDS[c].label if c in FIELDS else title(c))}</th>"
+                   for c in ["run", *cols])
     body = []
     for _, r in df.iterrows():
         cells = [f"<td title='{html.escape(str(r['run_id']))}'>{html.escape(str(r['name']))}"
@@ -184,7 +189,8 @@ class ControlPanel:
         self.status_html = W.HTML("<b>status:</b> ready")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="440px"))
         self.output = W.Output(layout=W.Layout(max_height="240px", overflow="auto"))
-        self.live = LivePlot(auto_display=False, static_on_end=False, height=480)
+        self.live = LivePlot(auto_display=False, static_on_end=False, height=480,
+                             width=CHART_WIDTH)
         import plotly.graph_objects as go
 
         self.schedule_fig = go.FigureWidget(go.Figure(
@@ -204,7 +210,8 @@ class ControlPanel:
                        layout=W.Layout(width=f"{_PREVIEW_W + 8}px", overflow="hidden"))
         left.layout = W.Layout(width="480px", margin="0 16px 0 0")
         self.widget = W.VBox([W.HBox([left, right], layout=W.Layout(flex_flow="row wrap")),
-                              self.live.figure, self.compress_box, self.compare.widget])
+                              self.live.figure, self.compress_box,
+                              self.compare.widget], layout=W.Layout(width="100%"))
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -530,10 +537,12 @@ class CompareView:
                                        style=_STYLE, layout=W.Layout(width="640px"))
         self.select.observe(lambda _c: self._overlay(), names="value")
         self.table_html = W.HTML()
-        self.overlay_fig = go.FigureWidget(go.Figure(layout={"height": 320, "template":
+        self.overlay_fig = go.FigureWidget(go.Figure(layout={"height": 320, "width": CHART_WIDTH,
+                                                             "template":
                                                              "plotly_white",
                                                              "title": "select runs to overlay"}))
-        self.pareto_fig = go.FigureWidget(go.Figure(layout={"height": 360, "template":
+        self.pareto_fig = go.FigureWidget(go.Figure(layout={"height": 360, "width": CHART_WIDTH,
+                                                            "template":
                                                             "plotly_white"}))
         self.detail = W.HTML()
         self.load_button = W.Button(description="Load into controls", disabled=True,
@@ -551,7 +560,7 @@ class CompareView:
             W.HTML("<h4>Compare runs</h4>"), self.whole_store, self.table_box,
             self.pareto_fig, W.HBox([self.load_button, self.source_button] if load else
                                     [self.source_button]), self.detail,
-            self.select, self.overlay_fig])
+            self.select, self.overlay_fig], layout=W.Layout(width="100%"))
         self.refresh()
 
     def _ipython_display_(self) -> None:
@@ -595,7 +604,7 @@ class CompareView:
             for t in fig.data:
                 self.pareto_fig.add_trace(t)
             self.pareto_fig.layout = fig.layout
-            self.pareto_fig.update_layout(height=380, width=None)
+            self.pareto_fig.update_layout(height=380, width=CHART_WIDTH)
             self.pareto_fig.update_xaxes(autorange=True)
             self.pareto_fig.update_yaxes(autorange=True)
         for trace in self.pareto_fig.data:
