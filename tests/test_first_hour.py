@@ -264,3 +264,15 @@ def test_panel_controls_are_labelled_for_people():
     w = make_control(FIELDS["quant_bits_conv"], None)
     assert w.description == "Conv bits" and "quant_bits_conv" in w.tooltip
     assert all(spec.label for spec in FIELDS.values())
+
+
+@pytest.mark.keras
+def test_the_search_pareto_list_merges_repeated_trials(tmp_path):
+    base = wb.ExperimentConfig(dataset="digits", model="logistic", epochs=1,
+                               max_train_samples=200)
+    res = wb.search(base, wb.SearchSpace({"optimizer": ["adam"]}), sampler="random", n_trials=3,
+                    objectives=("test_accuracy:max", "size_bytes_packed:min"),
+                    store=tmp_path / "runs", storage=None)
+    assert len(res.table()) == 3  # the one point, proposed three times
+    front = res.pareto()
+    assert len(front) == 1 and int(front["duplicates"].iloc[0]) == 2

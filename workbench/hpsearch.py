@@ -296,10 +296,21 @@ class SearchResult:
         return pd.DataFrame(rows)
 
     def pareto(self) -> Any:
-        """The non-dominated completed trials (the best one with a single objective)."""
+        """The non-dominated completed trials (the best one with a single objective).
+
+        Trials that proposed the same point and got the same values are one row (the first
+        trial); its ``duplicates`` column counts the others.
+        """
         best = {t.number for t in self.study.best_trials}
         df = self.table()
-        return df[df.trial.isin(best)].reset_index(drop=True)
+        df = df[df.trial.isin(best)]
+        key = [c for c in df.columns if c not in ("trial", "state", "run_id")]
+        if df.empty:
+            return df.assign(duplicates=[]).reset_index(drop=True)
+        sig = df[key].astype(str).agg("|".join, axis=1)
+        counts = sig.map(sig.value_counts())
+        return (df.assign(duplicates=counts - 1)[~sig.duplicated()]
+                .reset_index(drop=True))
 
     def figures(self) -> dict[str, Any]:
         """Optimization history, Pareto front (2 objectives), importance, parallel coordinates."""

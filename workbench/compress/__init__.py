@@ -30,11 +30,13 @@ from workbench.compress.distill import distill, load_teacher, make_distiller
 from workbench.compress.export import evaluate_tflite, export_tflite
 from workbench.compress.pack import FORMAT_VERSION, pack, stage_sizes, unpack
 from workbench.compress.planning import LayerPlan, Settings, layer_plan
+from workbench.compress.recipes import FINE_TUNE, fine_tune_config
 from workbench.compress.report import plan, size_report, telemetry
 from workbench.compress.whatif import WhatIf, sensitivity, suggest_layer_ratios
 
-__all__ = ["FORMAT_VERSION", "LayerPlan", "PruningScheduler", "Settings", "cluster", "distill",
-           "evaluate_tflite", "export_tflite", "layer_bits", "layer_plan", "load_teacher",
-           "make_distiller", "pack", "plan", "polynomial_sparsity", "prune", "quantize",
-           "shrink", "size_report", "stage_sizes", "strip", "telemetry", "unpack",
-           "unstructured_masks", "WhatIf", "sensitivity", "suggest_layer_ratios", "wrap"]
+__all__ = ["FINE_TUNE", "FORMAT_VERSION", "LayerPlan", "PruningScheduler", "Settings",
+           "cluster", "distill", "evaluate_tflite", "export_tflite", "fine_tune_config",
+           "layer_bits", "layer_plan", "load_teacher", "make_distiller", "pack", "plan",
+           "polynomial_sparsity", "prune", "quantize", "shrink", "size_report", "stage_sizes",
+           "strip", "telemetry", "unpack", "unstructured_masks", "WhatIf", "sensitivity",
+           "suggest_layer_ratios", "wrap"]

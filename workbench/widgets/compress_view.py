@@ -241,18 +241,14 @@ class CompressView:
 
         if self.whatif.run_id is None or self.whatif.config is None:
             raise _needs_run()
-        s = self.settings()
+        from workbench.compress.recipes import fine_tune_config
+
         n = int(epochs if epochs is not None else self.epochs.value)
-        qat = s["quant_bits"] not in (None, 16) and s["quant_bits_conv"] != 16
         base: ExperimentConfig = self.whatif.config
-        # what recovered best in benchmarks/recovery.py's trials: prune at once, then recover
-        # at the source's own rate (lower rates recover less) while distilling from it
-        return base.replace(init_from=self.whatif.run_id, epochs=n, warmup_epochs=0,
-                            lr_schedule="cosine", prune_schedule="constant", prune_begin=0.0,
-                            distill_teacher=self.whatif.run_id, distill_alpha=0.7,
-                            distill_temperature=2.0, prune_layer_ratios=None,
-                            quant_mode="qat" if qat else "ptq", prune_structure="unstructured",
-                            export=["keras", "packed"], run_name=None, **s)
+        # the recipe benchmarks/recovery.py measured (workbench.compress.recipes)
+        return fine_tune_config(base, self.whatif.run_id, n, prune_layer_ratios=None,
+                                prune_structure="unstructured", export=["keras", "packed"],
+                                run_name=None, **self.settings())
 
     def fine_tune(self, epochs: int | None = None) -> bool:
         """Train the current point ``init_from`` the source in the background (False if a
