@@ -276,3 +276,20 @@ def test_the_search_pareto_list_merges_repeated_trials(tmp_path):
     assert len(res.table()) == 3  # the one point, proposed three times
     front = res.pareto()
     assert len(front) == 1 and int(front["duplicates"].iloc[0]) == 2
+
+
+@pytest.mark.keras
+def test_quiet_changes_no_number(tmp_path):
+    """The quiet import only moves TensorFlow's notices: the same run, quiet and verbose, in
+    fresh processes, gives a bit-identical history."""
+    histories = []
+    for verbose in ("0", "1"):
+        runs = tmp_path / f"runs-{verbose}"
+        r = run_cli("train", "--epochs", "2", "--seed", "3", "--runs-dir", str(runs),
+                    env={"WORKBENCH_VERBOSE": verbose})
+        assert r.returncode == 0, r.stderr
+        import pandas as pd
+
+        h = pd.read_csv(next(runs.glob("*/history.csv")))
+        histories.append(h.drop(columns=[c for c in h.columns if "time" in c]))
+    assert histories[0].equals(histories[1])

@@ -63,7 +63,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
             g.add_argument(spec.flag, dest=spec.name, default=argparse.SUPPRESS,
                            metavar=_metavar(spec),
-                           help=f"{spec.help} Allowed: {spec.describe_allowed()}. "
+                           help=f"{spec.title}: {spec.help} Allowed: {spec.describe_allowed()}. "
                                 f"Default: {default}.".replace("%", "%%"))
 
 

@@ -306,7 +306,7 @@ def pareto(table: Any, x: str = "size_bytes_float32", y: str = "test_accuracy",
     if label not in df:
         df[label] = [str(i) for i in df.index]
     names = (name if name in df else label)
-    df["_hover"] = df[names].astype(str).map(html.escape)  # plotly reads hover text as HTML
+    df["_hover"] = df[names].map(lambda v: html.escape(str(v)))  # plotly reads hover as HTML
     df = (df.groupby([x, y], sort=False, as_index=False)
           .agg({label: "first", "_hover": lambda v: "<br>".join(v)}))
     xs, ys = spec_of(x), spec_of(y)

@@ -307,7 +307,7 @@ class SearchResult:
         key = [c for c in df.columns if c not in ("trial", "state", "run_id")]
         if df.empty:
             return df.assign(duplicates=[]).reset_index(drop=True)
-        sig = df[key].astype(str).agg("|".join, axis=1)
+        sig = df[key].apply(lambda row: "|".join(map(repr, row)), axis=1)
         counts = sig.map(sig.value_counts())
         return (df.assign(duplicates=counts - 1)[~sig.duplicated()]
                 .reset_index(drop=True))

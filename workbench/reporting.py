@@ -246,7 +246,7 @@ def _swept(root: Path) -> set[str]:
 def _param_chart(df: Any, param: str) -> Any:
     import plotly.graph_objects as go
 
-    x = df[param].astype(str).map(html.escape)
+    x = df[param].map(lambda v: html.escape(str(v)))
     fig = go.Figure(go.Scatter(x=x, y=df["test_accuracy"], mode="markers",
                                marker={"size": 10}, text=df[_NAME].map(html.escape),
                                hovertemplate="%{text}<br>%{x}: %{y:.4f}<extra></extra>"))
