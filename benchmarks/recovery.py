@@ -51,6 +51,8 @@ def main() -> None:
     ap.add_argument("--dense-epochs", type=int, default=20)
     ap.add_argument("--ft-epochs", type=int, default=4)
     ap.add_argument("--max-train-samples", type=int, default=None, help="for a quick try")
+    ap.add_argument("--no-scratch", action="store_true",
+                    help="skip the from-scratch arm (the longest: dense + fine-tune epochs)")
     args = ap.parse_args()
 
     import workbench as wb
@@ -79,8 +81,11 @@ def main() -> None:
                 all4 = wb.run(ft_cfg.replace(quant_bits_conv=None), store=store,
                               verbose=False).metrics
             t0 = time.perf_counter()
-            scratch = wb.run(base.replace(**RECIPE, epochs=args.dense_epochs + args.ft_epochs),
-                             store=store, verbose=False)
+            scratch = None if args.no_scratch else wb.run(
+                base.replace(**RECIPE, epochs=args.dense_epochs + args.ft_epochs), store=store,
+                verbose=False)
+            nan = {"packed_accuracy": float("nan"), "compression_ratio": float("nan")}
+            scratch_m = scratch.metrics if scratch is not None else nan
             t_scratch = time.perf_counter() - t0
             seed_row = {
                 "seed": seed, "dense": dense.metrics["test_accuracy"],
@@ -90,8 +95,8 @@ def main() -> None:
                 "fine_tuned_ratio": ft.metrics["compression_ratio"],
                 "all_4bit": all4["packed_accuracy"] if all4 else None,
                 "all_4bit_ratio": all4["compression_ratio"] if all4 else None,
-                "scratch": scratch.metrics["packed_accuracy"],
-                "scratch_ratio": scratch.metrics["compression_ratio"],
+                "scratch": scratch_m["packed_accuracy"],
+                "scratch_ratio": scratch_m["compression_ratio"],
                 "dense_s": t_dense, "fine_tune_s": t_ft, "scratch_s": t_scratch}
             per_seed.append(seed_row)
             rows.append({"model": name, **seed_row})

@@ -29,7 +29,8 @@ def fine_tune_config(source: ExperimentConfig, source_run: str, epochs: int,
     """The config that fine-tunes ``settings`` (prune_ratio, quant_bits, ...) from a run.
 
     Training starts from the run's weights (``init_from``) and distills from it; quantization
-    is trained (QAT) when integer bits are set.
+    is trained (QAT) when integer bits are set. How it trains (schedule, pruning schedule,
+    distillation) is :data:`FINE_TUNE`'s: such keys in ``settings`` are overridden.
 
     Example:
         >>> import workbench as wb
@@ -44,7 +45,7 @@ def fine_tune_config(source: ExperimentConfig, source_run: str, epochs: int,
     bits = settings.get("quant_bits", source.quant_bits)
     conv = settings.get("quant_bits_conv", source.quant_bits_conv)
     qat = bits not in (None, 16) and conv != 16
-    return source.replace(**{**recipe, "learning_rate": min(10.0, factor * source.lr),
+    return source.replace(**{**settings, **recipe,  # how to train is the recipe's to say
+                             "learning_rate": min(10.0, factor * source.lr),
                              "init_from": source_run, "distill_teacher": source_run,
-                             "epochs": int(epochs), "quant_mode": "qat" if qat else "ptq",
-                             **settings})
+                             "epochs": int(epochs), "quant_mode": "qat" if qat else "ptq"})
