@@ -104,11 +104,16 @@ def main() -> None:
                   f"{seed_row['fine_tuned']:.4f} at {seed_row['fine_tuned_ratio']:.1f}x, "
                   f"scratch {seed_row['scratch']:.4f}", flush=True)
 
-        def mean(key: str, rows: list = per_seed) -> float:
-            return statistics.mean(r[key] for r in rows)
+        def known(key: str, rows: list) -> list[float]:  # skipped arms hold None or NaN
+            return [r[key] for r in rows if r[key] is not None and r[key] == r[key]]
 
-        def std(key: str, rows: list = per_seed) -> float:
-            return statistics.stdev(r[key] for r in rows) if len(rows) > 1 else 0.0
+        def mean(key: str, rows: list = per_seed) -> float | None:
+            values = known(key, rows)
+            return statistics.mean(values) if values else None
+
+        def std(key: str, rows: list = per_seed) -> float | None:
+            values = known(key, rows)
+            return statistics.stdev(values) if len(values) > 1 else None
 
         drop = 100 * (mean("dense") - mean("fine_tuned"))
         out[name] = {
@@ -120,7 +125,8 @@ def main() -> None:
             "scratch_ratio": mean("scratch_ratio"),
             "all_4bit_accuracy": mean("all_4bit") if name in CONV_MODELS else None,
             "all_4bit_ratio": mean("all_4bit_ratio") if name in CONV_MODELS else None,
-            "scratch_drop_pt": 100 * (mean("dense") - mean("scratch")),
+            "scratch_drop_pt": (100 * (mean("dense") - mean("scratch"))
+                                if mean("scratch") is not None else None),
             "fine_tune_s": mean("fine_tune_s"), "scratch_s": mean("scratch_s"),
             "seeds": per_seed,
             "target_met": mean("fine_tuned_ratio") >= TARGET_RATIO.get(name, 40.0)
