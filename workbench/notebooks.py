@@ -270,10 +270,12 @@ def _execute(path: Path, params: dict[str, Any], out: Path, kernel_name: str,
     saved_env = os.environ.get("PLOTLY_RENDERER")
     os.environ["PLOTLY_RENDERER"] = RENDERER  # figures as JSON; the HTML page adds plotly.js
     try:
-        pm.execute_notebook(str(path), str(out / "notebook.ipynb"), parameters=params,
-                            cwd=str(out), kernel_name=kernel_name, progress_bar=progress,
-                            execution_timeout=timeout, store_widget_state=False,
-                            kernel_manager_class=_kernel_manager(out / KERNEL_LOG))
+        with _quiet_loggers():
+            pm.execute_notebook(str(path), str(out / "notebook.ipynb"), parameters=params,
+                                cwd=str(out), kernel_name=kernel_name,
+                                progress_bar=progress, execution_timeout=timeout,
+                                store_widget_state=False,
+                                kernel_manager_class=_kernel_manager(out / KERNEL_LOG))
     except KeyboardInterrupt:
         status, error = "interrupted", "interrupted (Ctrl-C) before the notebook finished"
     except pm.PapermillExecutionError as e:
@@ -370,14 +372,22 @@ def _worker_init() -> None:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_sigint)
+    import logging
+
+    from workbench._env import verbose
+
+    if not verbose():  # an interrupted run's unretrieved nbclient task, collected later
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 def _run_one(task: tuple[str, dict[str, Any], str, float | None]) -> dict[str, Any]:
     """Worker entry point (a separate process): run one notebook, return a summary row."""
     path, params, out, timeout = task
     if _WORKER["interrupted"]:
-        return {"status": "cancelled", "error": "the sweep was interrupted", "cell": None,
-                "seconds": 0.0}
+        row = {"status": "cancelled", "error": "the sweep was interrupted (Ctrl-C) before this "
+               "run started; --resume runs it", "cell": None, "seconds": None}
+        atomic_write_json(Path(out) / STATUS_FILE, row)
+        return row
     _WORKER["busy"] = True
     try:
         r = _execute(Path(path), params, Path(out), "python3", timeout, True,
@@ -507,6 +517,28 @@ def _run_local(tasks: list[Any], workers: int, scheduler: str | None, progress: 
     finally:
         bar.close()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _quiet_loggers() -> Iterator[None]:
+    """papermill's and asyncio's own log lines stay out of the terminal while a notebook runs:
+    what went wrong is recorded in ``status.json`` (the cell and the error), and an interrupted
+    run would otherwise print nbclient's "Kernel died while waiting for execute reply" and an
+    unretrieved-task traceback. ``WORKBENCH_VERBOSE=1`` keeps them."""
+    import logging
+
+    from workbench._env import verbose
+
+    loggers = [logging.getLogger(n) for n in ("papermill", "asyncio", "traitlets")]
+    saved = [lg.level for lg in loggers]
+    if not verbose():
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, saved, strict=True):
+            lg.setLevel(level)
 
 
 @contextlib.contextmanager
