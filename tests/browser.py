@@ -162,3 +162,18 @@ CLIPPED_TITLES_JS = """() => {
   }
   return out;
 }"""
+
+
+def offline(page: Any, allowed: tuple[str, ...] = ("file://", "data:", "blob:")) -> list[str]:
+    """Refuse every request of ``page`` that is not local; return the list the refused URLs
+    are appended to (a test asserts it stays empty)."""
+    refused: list[str] = []
+
+    def route(r: Any) -> Any:
+        if r.request.url.startswith(allowed):
+            return r.continue_()
+        refused.append(r.request.url)
+        return r.abort()
+
+    page.route("**/*", route)
+    return refused

@@ -278,24 +278,16 @@ def test_teaching_math_is_typeset_with_the_network_blocked(tmp_path):
     import nbformat
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROME_ARGS
+    from tests.browser import CHROME_ARGS, offline
     from workbench.html_export import notebook_html
 
     require_system(CHROMIUM.exists(), "Debian's chromium")
     nb = nbformat.read(str(ROOT / "notebooks" / "10_gradient_descent.ipynb"), as_version=4)
     page_path = notebook_html(nb, tmp_path / "descent.html")
-    external = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROME_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-
-        def route(r):
-            if r.request.url.startswith(("file://", "data:", "blob:")):
-                return r.continue_()
-            external.append(r.request.url)
-            return r.abort()
-
-        page.route("**/*", route)
+        external = offline(page)
         page.goto(page_path.as_uri())
         page.wait_for_selector("mjx-container svg", timeout=30_000)
         typeset = page.evaluate("document.querySelectorAll('mjx-container').length")

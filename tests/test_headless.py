@@ -191,15 +191,9 @@ def test_report_renders_offline_in_chromium(tmp_path):
         browser = p.chromium.launch(executable_path=str(CHROMIUM),
                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
         page = browser.new_page()
-        external = []
+        from tests.browser import offline
 
-        def route(r):
-            if r.request.url.startswith("file://"):
-                return r.continue_()
-            external.append(r.request.url)
-            return r.abort()
-
-        page.route("**/*", route)
+        external = offline(page, ("file://",))
         page.goto(page_path.as_uri())
         page.wait_for_selector(".js-plotly-plot", timeout=30_000)
         n = page.evaluate("document.querySelectorAll('.js-plotly-plot').length")
