@@ -36,12 +36,17 @@ bench: bench-extra
 	$(BIN)/python benchmarks/deep_compression.py
 	$(BIN)/python benchmarks/whatif_latency.py
 	$(BIN)/python benchmarks/recovery.py
+	$(BIN)/python benchmarks/train_speed.py
 
 # tfmot (tf_keras) for benchmarks/vs_tfmot.py only. --no-deps: tf-keras would pull the full
 # `tensorflow` wheel beside tensorflow-cpu, and tfmot would downgrade absl-py.
+# .venv-jax: Keras on JAX, the reference arm of benchmarks/train_speed.py (no TensorFlow in it;
+# the project itself does not depend on JAX).
 bench-extra: setup
 	$(BIN)/pip install --quiet --no-deps tf-keras==2.21.0 tensorflow-model-optimization==0.8.1 \
 		dm-tree==0.1.10
+	[ -x .venv-jax/bin/python ] || $(BIN)/python -m venv .venv-jax
+	.venv-jax/bin/pip install --quiet --disable-pip-version-check keras==3.15.1 "jax[cpu]==0.10.2"
 
 clean:
-	rm -rf .venv .pytest_cache .ruff_cache runs reports
+	rm -rf .venv .venv-jax .pytest_cache .ruff_cache runs reports

@@ -10,6 +10,9 @@
     directly (per batch, and as a share of the epoch): the overhead the training thread pays,
     since the TensorFlow backend runs batch-end callbacks synchronously (keras
     ``IS_THREAD_SAFE`` is False for TensorFlow: no callback list is dispatched asynchronously).
+    Both arms run with ``wb.run``'s execution settings (several steps per call): the stream's
+    in-graph step recorder, installed for the whole fit, runs in both arms, so its cost is
+    not in this ratio; ``train_speed.py``'s ``wb.run`` vs plain ``fit`` ratio has it.
 (2) Time of one live update (LivePlot.flush after a batch) at step 1,000 and at step 100,000:
     bounded traces make them about equal.
 
@@ -62,7 +65,9 @@ def main() -> None:
     import workbench as wb
     from workbench._tf import keras
     from workbench.architectures import build_model
+    from workbench.training.execution import apply, resolve
     from workbench.training.experiment import seed_everything, split_data
+    from workbench.training.schedules import steps_per_epoch
 
     class Alternate(keras.callbacks.Callback):
         """Forward every hook to ``inner`` on odd epochs only, timing the forwarded calls."""
@@ -115,6 +120,8 @@ def main() -> None:
         m.compile(keras.optimizers.Adam(1e-3),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=False)
+        apply(m, resolve(cfg, m, batch_size=batch, steps_per_epoch=steps_per_epoch(
+            cfg, len(split.x_train))))  # wb.run's defaults: XLA (mlp), 16-64 steps per call
         stream = wb.callbacks.MetricStream(sinks=[wb.widgets.LivePlot(auto_display=False)],
                                            batch_size=batch, num_samples=len(split.x_train))
         alt, timer = Alternate(stream), epoch_timer()

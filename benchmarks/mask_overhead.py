@@ -11,11 +11,12 @@ the same moment of this shared machine, whose epoch times drift by up to 2x betw
 - ``qat_4bit``: wrapped for 4-bit quantization-aware training (fake quantization), for
   information.
 
-The ratio is the median over rounds of (arm epoch / dense epoch in the same round); 30
-rounds, because with 11 the same code measured anywhere from 1.033 to 1.063 here. The
-gradual schedule's mask updates are timed separately: ~50 updates per run (PruningScheduler),
-reported as a share of a whole 30-epoch run, and added to the fixed-mask ratio for the whole
-run's estimate (``run_ratio_estimate``). Target: pruned / dense <= 1.05.
+Every arm runs with the execution settings ``wb.run`` resolves for it (``auto``: XLA, 16
+steps per call). The ratio is the median over rounds of (arm epoch / dense epoch in the
+same round); 30 rounds, because with 11 the same code measured anywhere from 1.033 to
+1.063 here. The gradual schedule's mask updates are timed separately: ~50 updates per run
+(PruningScheduler), reported as a share of a whole 30-epoch run, and added to the fixed-mask
+ratio for the whole run's estimate (``run_ratio_estimate``). Target: pruned / dense <= 1.05.
 
     .venv/bin/python benchmarks/mask_overhead.py [--epochs 31]
 """
@@ -43,7 +44,9 @@ def main() -> None:
     from workbench._tf import keras
     from workbench.architectures import build_model
     from workbench.compress.core import apply_masks
+    from workbench.training.execution import apply, resolve
     from workbench.training.experiment import seed_everything, split_data
+    from workbench.training.schedules import steps_per_epoch
 
     cfg = wb.ExperimentConfig(dataset="fashion_mnist", model=args.model, batch_size=128)
     split = split_data(cfg, wb.load_dataset("fashion_mnist"))
@@ -56,6 +59,9 @@ def main() -> None:
         m.compile(keras.optimizers.Adam(1e-3),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=False)
+        # wb.run's defaults for each arm (XLA: none of them has a convolution; 16 steps/call)
+        apply(m, resolve(cfg, m, batch_size=128, steps_per_epoch=steps_per_epoch(
+            cfg, len(split.x_train))))
     names = list(arms)
     times: dict[str, list[float]] = {k: [] for k in names}
     for epoch in range(args.epochs):

@@ -176,6 +176,13 @@ assert _strategy("mirrored").num_replicas_in_sync == 2
 r = wb.run(wb.ExperimentConfig(strategy="mirrored", epochs=4, learning_rate=0.005,
                                 hidden_units=[32]), store=False,
            verbose=False)
+assert r.metrics["steps_per_execution"] == 1 and r.metrics["jit_compile"] is False
+try:
+    wb.ExperimentConfig(strategy="mirrored", steps_per_execution=4)
+except wb.ConfigError as e:
+    assert "steps_per_execution=4 is not 0 (auto) or 1 with strategy='mirrored'" in str(e)
+else:
+    raise AssertionError("several steps per call under mirrored must be refused")
 print(r.status, r.metrics["test_accuracy"])
 """
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,

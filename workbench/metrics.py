@@ -89,6 +89,8 @@ METRICS: dict[str, MetricSpec] = _specs(
     MetricSpec("params", "Parameters"),
     MetricSpec("seconds", "Wall time", "s", "min", digits=3),
     MetricSpec("train_time_s", "Training time", "s", "min", digits=3),
+    MetricSpec("epoch_time_s", "Epoch time", "s", "min", digits=3),
+    MetricSpec("steps_per_execution", "Steps per call", "steps"),
     MetricSpec("epoch", "Epoch"),
 )
 

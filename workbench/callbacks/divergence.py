@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 
 from workbench._tf import keras
+from workbench.callbacks.step_log import steps_in_call
 
 
 class DivergenceGuard(keras.callbacks.Callback):
     """Set ``model.stop_training`` at the first non-finite training loss.
 
-    After ``fit``, ``guard.diverged`` tells whether it fired and ``guard.step`` where.
+    After ``fit``, ``guard.diverged`` tells whether it fired and ``guard.step`` where (with
+    several steps per call, the last step of the call it saw the non-finite mean in).
 
     Example:
         >>> import workbench as wb
@@ -19,15 +21,21 @@ class DivergenceGuard(keras.callbacks.Callback):
         False
     """
 
+    multi_step_aware = True  # right with several steps per call (steps_per_execution)
+
     def __init__(self) -> None:
         super().__init__()
         self.diverged = False
         self.step: int | None = None
         self._step = 0
+        self._begin = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._begin = batch
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
-        self._step += 1
+        self._step += steps_in_call(self, self._begin, batch)
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.diverged = True

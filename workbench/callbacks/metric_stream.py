@@ -9,27 +9,47 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from workbench._tf import keras
+from workbench.callbacks.step_log import StepLog, distributed, steps_in_call
 
 
-def _lr_of(model: Any) -> float | None:
+def _lr_of(model: Any, iterations: int | None = None) -> float | None:
+    """The optimizer's learning rate now, or (for a schedule) after ``iterations`` steps."""
     opt = getattr(model, "optimizer", None)
     if opt is None:
         return None
     try:
+        schedule = getattr(opt, "_learning_rate", None)
+        if iterations is not None and isinstance(
+                schedule, keras.optimizers.schedules.LearningRateSchedule):
+            return float(keras.ops.convert_to_numpy(schedule(iterations)))
         return float(keras.ops.convert_to_numpy(opt.learning_rate))
     except Exception:
         return None
+
+
+def _iterations(model: Any) -> int:
+    opt = getattr(model, "optimizer", None)
+    try:
+        return int(keras.ops.convert_to_numpy(opt.iterations))
+    except Exception:
+        return 0
 
 
 class MetricStream(keras.callbacks.Callback):
     """Emit ``run_start``, throttled ``batch``, ``epoch`` and ``run_end`` events to sinks.
 
     Batch events carry the *true* loss (and metrics) of that batch: Keras's ``logs`` hold the
-    running mean over the epoch, which is undone here (``n_k m_k - n_{k-1} m_{k-1}``). By
-    default at most ``batch_rate`` batch events are sent per second (``None`` = every batch,
-    ``0`` = none). Epoch events carry every value Keras logs (``loss``, ``accuracy``,
-    ``val_*``...), the learning rate, ``epoch_time_s`` and the global ``step``, plus whatever
-    ``extras(model)`` returns (the compression telemetry: sparsity, bits, packed bytes).
+    running mean over the epoch, which is undone here (``n_k m_k - n_{k-1} m_{k-1}``). When
+    the model runs several steps per call (``steps_per_execution``), every step's logs are
+    recorded inside the call (:class:`~workbench.callbacks.step_log.StepLog`), so the values
+    stay per batch and exact; they arrive a call at a time. (Under a ``tf.distribute``
+    strategy, where the recorder cannot write, a batch event carries its call's mean.)
+
+    By default at most ``batch_rate`` batch events are sent per second (``None`` = every
+    batch, ``0`` = none; when throttled, the newest batch of a call is the one sent). Epoch
+    events carry every value Keras logs (``loss``, ``accuracy``, ``val_*``...), the learning
+    rate, ``epoch_time_s`` and the global ``step``, plus whatever ``extras(model)`` returns
+    (the compression telemetry: sparsity, bits, packed bytes).
 
     A sink that raises is reported once as a warning and dropped; training goes on.
 
@@ -39,6 +59,8 @@ class MetricStream(keras.callbacks.Callback):
         >>> stream = wb.callbacks.MetricStream(sinks=[sink], batch_rate=None)
         >>> # model.fit(x, y, epochs=2, callbacks=[stream]); sink.epochs() -> 2 rows
     """
+
+    multi_step_aware = True  # right with several steps per call (steps_per_execution)
 
     def __init__(self, sinks: Iterable[Any] = (), *, batch_rate: float | None = 4.0,
                  run_id: str | None = None, batch_size: int | None = None,
@@ -65,7 +87,9 @@ class MetricStream(keras.callbacks.Callback):
         self._last_emit = -math.inf
         self._epoch_start = 0.0
         self._epoch = 0
+        self._begin = 0
         self._started = False
+        self._steps: StepLog | None = None
 
     # --- event plumbing ---
     def emit(self, event: dict[str, Any]) -> None:
@@ -91,6 +115,9 @@ class MetricStream(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._step = 0
         self._started = True
+        if int(getattr(self.model, "steps_per_execution", 1) or 1) > 1 and not distributed(
+                self.model):
+            self._steps = StepLog.attach(self.model)
         info = {"type": "run_start", "epochs": self.params.get("epochs"),
                 "steps_per_epoch": self.params.get("steps")}
         try:
@@ -105,30 +132,47 @@ class MetricStream(keras.callbacks.Callback):
         self._prev = {}
         self._epoch_start = time.perf_counter()
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self._begin = batch
+
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        self._step += 1
-        k = batch + 1
-        n_k, n_prev = self._samples_seen(k), self._samples_seen(k - 1)
-        true_vals = {}
+        if self._steps is not None:
+            events = [self._batch_event(self._begin + j, self._begin + j, step_logs)
+                      for j, step_logs in enumerate(self._steps.drain())]
+        else:  # one step per call; or, under tf.distribute, the mean of the call's batches
+            last = self._begin + steps_in_call(self, self._begin, batch) - 1
+            events = [self._batch_event(self._begin, last, logs or {})]
+        if not events or self.batch_rate == 0:
+            return
+        now = time.monotonic()
+        if self.batch_rate is not None:
+            if now - self._last_emit < 1.0 / self.batch_rate:
+                return
+            events = events[-1:]  # throttled: the newest batch of the call
+        self._last_emit = now
+        iterations, lr = _iterations(self.model), _lr_of(self.model)
+        for back, event in enumerate(reversed(events)):
+            event["lr"] = lr if back == 0 else _lr_of(self.model, iterations - back)
+        for event in events:
+            self.emit(event)
+
+    def _batch_event(self, first: int, last: int, logs: dict[str, Any]) -> dict[str, Any]:
+        """Undo the running mean of the logs after batch ``last`` into the values of batches
+        ``first`` to ``last`` (one batch, but for a call whose steps were not recorded)."""
+        self._step += last - first + 1
+        k = last + 1
+        n_k, n_prev = self._samples_seen(k), self._samples_seen(first)
+        spe = self.params.get("steps") or 0
+        event = {"type": "batch", "step": self._step, "epoch": self._epoch, "batch": last,
+                 "progress": self._epoch + (k / spe if spe else 0.0)}
         for name, mean in logs.items():
             if not isinstance(mean, int | float):
                 continue
             prev = self._prev.get(name, 0.0)
             denom = n_k - n_prev
-            true_vals[name] = (mean * n_k - prev * n_prev) / denom if denom > 0 else mean
+            event[name] = (mean * n_k - prev * n_prev) / denom if denom > 0 else mean
             self._prev[name] = float(mean)
-        if self.batch_rate == 0:
-            return
-        now = time.monotonic()
-        if self.batch_rate is not None and now - self._last_emit < 1.0 / self.batch_rate:
-            return
-        self._last_emit = now
-        spe = self.params.get("steps") or 0
-        event = {"type": "batch", "step": self._step, "epoch": self._epoch, "batch": batch,
-                 "progress": self._epoch + (k / spe if spe else 0.0), "lr": _lr_of(self.model)}
-        event.update(true_vals)
-        self.emit(event)
+        return event
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -148,6 +192,7 @@ class MetricStream(keras.callbacks.Callback):
         self.emit(event)
 
     def on_train_end(self, logs=None):
+        self._steps = None  # the model keeps its recorder for its next fit
         if self.auto_end:  # plain model.fit use: nobody else will close the run
             self.end("stopped" if getattr(self.model, "stop_training", False) else "completed")
 

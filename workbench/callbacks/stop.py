@@ -8,7 +8,8 @@ from workbench._tf import keras
 
 
 class StopFlag(keras.callbacks.Callback):
-    """Stop training after the current batch once :meth:`request` is called (thread-safe).
+    """Stop training after the current batch (the current call, when a call runs several
+    steps) once :meth:`request` is called (thread-safe).
 
     Example:
         >>> import workbench as wb
@@ -17,6 +18,8 @@ class StopFlag(keras.callbacks.Callback):
         >>> flag.requested
         True
     """
+
+    multi_step_aware = True  # right with several steps per call (steps_per_execution)
 
     def __init__(self, event: threading.Event | None = None) -> None:
         super().__init__()

@@ -198,7 +198,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         store: a RunStore or folder; None = ``./runs``; False = record nothing.
         sinks: extra metric sinks (e.g. ``wb.widgets.LivePlot()``).
         verbose: print one line per epoch.
-        stop: a ``threading.Event``; setting it stops training after the current batch.
+        stop: a ``threading.Event``; setting it stops training when the running call (of
+            ``steps_per_execution`` batches) returns.
 
     Returns:
         A RunResult whose ``status`` is ``completed``, ``stopped`` (a stop request or Ctrl-C)
@@ -249,6 +250,9 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     from workbench.callbacks import DivergenceGuard, MetricStream, StopFlag
     from workbench.compress.pipeline import Compression, compression_metrics, export_all
     from workbench.sinks import ConsoleSink, JSONLSink, MemorySink
+    from workbench.training.execution import after_training
+    from workbench.training.execution import apply as apply_execution
+    from workbench.training.execution import resolve as resolve_execution
     from workbench.training.optimizers import build_optimizer
 
     seed_everything(cfg.seed)
@@ -269,6 +273,13 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
             trainee = make_distiller(teacher, net, temperature=cfg.distill_temperature,
                                      alpha=cfg.distill_alpha)
         trainee.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=False)
+    pruning = compression.callbacks(net, spe * cfg.epochs)
+    execution = resolve_execution(
+        cfg, trainee, batch_size=batch, steps_per_epoch=spe, user_callbacks=user_callbacks,
+        prune_steps=next((p.end_step - p.begin_step for p in pruning
+                          if p.schedule != "constant"), None),
+        distributed=cfg.strategy != "default")
+    apply_execution(trainee, execution)
 
     # 3. open the run record and the metric stream
     extra = {"data": ds.info.name}
@@ -288,8 +299,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
                           start_info={"config": cfg.to_dict(), "steps_per_epoch": spe})
     guard = DivergenceGuard()
     stop_flag = StopFlag(stop)
-    fit_callbacks = [*compression.callbacks(net, spe * cfg.epochs), guard, stop_flag, stream,
-                     *user_callbacks]
+    # the stop flag after the stream: a stop asked by a sink acts at the end of this call
+    fit_callbacks = [*pruning, guard, stream, stop_flag, *user_callbacks]
     if cfg.lr_schedule == "plateau":
         fit_callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss" if split.x_val is not None else "loss", factor=0.5, patience=2,
@@ -312,6 +323,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         status, error, cause = "failed", f"{type(e).__name__}: {e}", e
         error_tb = traceback.format_exc()
     train_time = time.perf_counter() - t0
+    after_training(trainee)
     if status == "completed":
         if guard.diverged:
             status = "diverged"
@@ -331,7 +343,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         "trainable_params": int(sum(int(np.prod(w.shape)) for w in net.trainable_weights)),
         "size_bytes_float32": dense_bytes, "train_time_s": train_time,
         "epochs_completed": len(memory.of_type("epoch")), "batch_size_effective": batch,
-        "steps_per_epoch": spe, "n_train": n_train}
+        "steps_per_epoch": spe, "n_train": n_train, "jit_compile": execution.jit_compile,
+        "steps_per_execution": execution.steps_per_execution}
     if status != "failed":
         if teacher is not None and not net.compiled:
             net.compile(loss=loss, metrics=["accuracy"], jit_compile=False)

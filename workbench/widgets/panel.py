@@ -444,7 +444,7 @@ class ControlPanel:
         self.stop_requested_at = time.monotonic()
         self._stop_event.set()
         self.stop_button.disabled = True
-        self._status("stopping after the current batch...", "#8a6d00")
+        self._status("stopping after the running batches...", "#8a6d00")
         return True
 
     @property
@@ -467,9 +467,12 @@ class ControlPanel:
 
 def _halt_notice_class() -> type:
     from workbench._tf import keras
+    from workbench.callbacks.step_log import steps_in_call
 
     class HaltNotice(keras.callbacks.Callback):
         """Say at once that training halted (evaluation and export follow)."""
+
+        multi_step_aware = True  # counts the steps of each call: wb.run may run several
 
         def __init__(self, panel: ControlPanel) -> None:
             super().__init__()
@@ -477,7 +480,9 @@ def _halt_notice_class() -> type:
 
         def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
             if self.panel._stop_event.is_set():  # batches *started* after Stop was pressed:
-                self.panel.batches_after_stop += 1  # 0, or 1 if Stop came mid-callbacks
+                calls = int(getattr(self.model, "steps_per_execution", 1) or 1)
+                # 0, or one call's steps if Stop came while its callbacks ran
+                self.panel.batches_after_stop += steps_in_call(self, batch, batch + calls - 1)
 
         def on_train_end(self, logs: Any = None) -> None:
             p = self.panel

@@ -1,0 +1,211 @@
+"""Training throughput: wb.run against plain Keras settings and Keras on JAX, side by side.
+
+For each case (model x data set), every arm trains the same saved model (same architecture and
+initial weights, Adam 1e-3, batch 128, no validation) in a process of its own; the arms run
+interleaved, round after round, so each round's arms share the machine's moment. An arm's
+figure is the median epoch time after its first epoch (tracing and XLA compilation); a ratio
+is the median over rounds of the two arms' ratio in the same round (paired).
+
+Arms:
+- ``wb.run before``: ``wb.run`` as it was (``jit_compile="off"``, ``steps_per_execution=1``);
+- ``wb.run``: ``wb.run`` with its defaults (``auto``: XLA for models without convolutions,
+  about 2048 samples per call);
+- ``keras default``: plain ``model.fit`` with Keras's defaults (on CPU: no XLA, one step);
+- ``fit xla=X spe=N``: plain ``model.fit`` with each candidate setting; ``deterministic``:
+  with ``tf.config.experimental.enable_op_determinism()``, as ``wb.run`` has it;
+- ``jax`` / ``jax spe=16``: Keras on JAX (jit), from the side venv ``make bench-extra`` makes
+  (``.venv-jax``: keras + jax[cpu], no TensorFlow). Skipped, and said so, without it.
+
+Also the machine's float32 matmul peak (numpy/OpenBLAS and TensorFlow, 2048^3 GEMM), and each
+arm's achieved GFLOP/s (forward + backward taken as 3x the forward FLOPs of the Dense and Conv
+layers), to read the figures against the floor.
+
+Targets: LeNet-300-100 ``wb.run`` / best JAX arm <= 1.15; LeNet-5 and small_cnn ``wb.run`` /
+``wb.run before`` <= 1.0; ``wb.run`` / best plain TF ``fit`` arm <= 1.05.
+
+    .venv/bin/python benchmarks/train_speed.py [--rounds 3] [--cases lenet300_100,lenet5]
+
+The last line is JSON with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import finish, print_table
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+JAX_PY = ROOT / ".venv-jax" / "bin" / "python"
+BATCH = 128
+# (case name, model, data set, epochs per arm: the first is not timed)
+CASES = [("logistic", "logistic", "fashion_mnist", 4),
+         ("mlp", "mlp", "fashion_mnist", 4),
+         ("lenet300_100", "lenet300_100", "fashion_mnist", 4),
+         ("lenet5", "lenet5", "fashion_mnist", 3),
+         ("small_cnn", "small_cnn", "fashion_mnist", 3),
+         ("lenet5 digits", "lenet5", "digits", 25),
+         ("small_cnn digits", "small_cnn", "digits", 25)]
+BEFORE = {"name": "wb.run before", "kind": "wb", "jit": "off", "spe": 1}
+WB = {"name": "wb.run", "kind": "wb", "jit": "auto", "spe": 0}
+
+
+def arms(conv: bool) -> list[dict]:
+    fit = [{"name": "keras default", "kind": "fit", "jit": "auto", "spe": 1},
+           {"name": "fit xla=off spe=16", "kind": "fit", "jit": False, "spe": 16}]
+    if conv:  # XLA makes convolutions ~2x slower here (FACTS.md); one XLA arm shows it
+        fit += [{"name": "fit xla=on spe=16", "kind": "fit", "jit": True, "spe": 16}]
+    else:
+        fit += [{"name": f"fit xla=on spe={n}", "kind": "fit", "jit": True, "spe": n}
+                for n in (1, 16, 64)]
+    # what wb.run's bit-identical histories cost: TensorFlow's op determinism switched on
+    fit.append({"name": f"fit xla={'off' if conv else 'on'} spe=16 deterministic",
+                "kind": "fit", "jit": not conv, "spe": 16, "deterministic": True})
+    jax = [{"name": "jax", "kind": "fit", "jit": "auto", "spe": 1, "jax": True}]
+    if not conv:
+        jax.append({"name": "jax spe=16", "kind": "fit", "jit": "auto", "spe": 16,
+                    "jax": True})
+    return [BEFORE, WB, *fit, *(jax if JAX_PY.exists() else [])]
+
+
+def forward_flops(model) -> int:
+    """Multiply-adds x 2 of the Dense and Conv layers, per sample."""
+    total = 0
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        positions = math.prod(layer.output.shape[1:-1])  # a conv's output positions; 1
+        total += 2 * int(math.prod(kernel.shape)) * int(positions)
+    return total
+
+
+def matmul_peak() -> dict[str, float]:
+    import numpy as np
+
+    from workbench._tf import tf
+
+    n = 2048
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    ta = tf.constant(a)
+    out = {}
+    for name, mm in (("numpy", lambda: a @ a),
+                     ("tensorflow", lambda: tf.linalg.matmul(ta, ta).numpy())):
+        mm()
+        best = min(_timed(mm) for _ in range(5))
+        out[name] = 2 * n ** 3 / best / 1e9
+    return out
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def prepare(tmp: Path, name: str, model: str, dataset: str, epochs: int) -> dict:
+    import numpy as np
+
+    import workbench as wb
+    from workbench.architectures import build_model, outputs_probabilities
+    from workbench.training.execution import has_convolutions
+    from workbench.training.experiment import seed_everything
+
+    ds = wb.load_dataset(dataset)
+    seed_everything(0)
+    net = build_model(model, ds.input_shape, ds.num_classes, wb.ExperimentConfig(model=model))
+    case = tmp / name.replace(" ", "_")
+    case.mkdir()
+    np.savez(case / "data.npz", x=ds.x_train, y=ds.y_train)
+    net.save(case / "model.keras")
+    meta = {"batch": BATCH, "epochs": epochs, "logits": not outputs_probabilities(net),
+            "n": len(ds.x_train), "flops": forward_flops(net),
+            "conv": has_convolutions(net)}
+    (case / "case.json").write_text(json.dumps(meta))
+    return {"dir": case, **meta}
+
+
+def run_arm(case: dict, arm: dict) -> dict:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    py = sys.executable
+    if arm.get("jax"):
+        env["KERAS_BACKEND"] = "jax"
+        py = str(JAX_PY)
+    p = subprocess.run([py, str(HERE / "_train_arm.py"), str(case["dir"]), json.dumps(arm)],
+                       capture_output=True, text=True, env=env, timeout=3600)
+    if p.returncode != 0:
+        raise SystemExit(f"arm {arm['name']} failed:\n{p.stderr[-3000:]}")
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    timed = out["epoch_s"][1:] or out["epoch_s"]
+    return {"epoch_s": statistics.median(timed), "settings": out["settings"],
+            "loss": out["loss"]}
+
+
+def paired(rounds: list[dict], a: str, b: str) -> float:
+    return statistics.median(r[a]["epoch_s"] / r[b]["epoch_s"] for r in rounds)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--cases", default=",".join(c[0] for c in CASES),
+                    help="comma-separated case names (see CASES)")
+    args = ap.parse_args()
+    chosen = [c for c in CASES if c[0] in args.cases.split(",")]
+
+    peak = matmul_peak()
+    print_table("float32 GEMM 2048^3 (GFLOP/s)", [peak])
+    if not JAX_PY.exists():
+        print("\n(no .venv-jax: the JAX arms are skipped; `make bench-extra` makes it)")
+    figures: dict = {"matmul_gflops": peak, "cases": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = [prepare(Path(tmp), *c) for c in chosen]
+        results: dict[str, list[dict]] = {c[0]: [] for c in chosen}
+        for _ in range(args.rounds):
+            for (name, *_rest), case in zip(chosen, cases, strict=True):
+                results[name].append({arm["name"]: run_arm(case, arm)
+                                      for arm in arms(case["conv"])})
+        for (name, *_rest), case in zip(chosen, cases, strict=True):
+            rounds = results[name]
+            names = list(rounds[0])
+            gflop_per_epoch = 3 * case["flops"] * case["n"] / 1e9
+            rows = []
+            for arm in names:
+                t = statistics.median(r[arm]["epoch_s"] for r in rounds)
+                s = rounds[0][arm]["settings"]
+                rows.append({"arm": arm, "xla": s["jit"], "spe": s["spe"], "epoch_s": t,
+                             "GFLOP/s": gflop_per_epoch / t,
+                             "vs before": paired(rounds, arm, "wb.run before"),
+                             "loss": statistics.fmean(r[arm]["loss"] for r in rounds)})
+            print_table(f"{name}: {case['n']} samples, {gflop_per_epoch:.1f} GFLOP an epoch, "
+                        f"{args.rounds} rounds (epoch s: median; ratios: paired)", rows)
+            tf_fits = [a for a in names if a.startswith(("keras", "fit"))]
+            best_fit = min(tf_fits, key=lambda a: statistics.median(
+                r[a]["epoch_s"] for r in rounds))
+            fig = {"arms": rows, "wb_vs_before": paired(rounds, "wb.run", "wb.run before"),
+                   "best_tf_fit": best_fit,
+                   "wb_vs_best_tf_fit": paired(rounds, "wb.run", best_fit)}
+            jax_arms = [a for a in names if a.startswith("jax")]
+            if jax_arms:
+                best_jax = min(jax_arms, key=lambda a: statistics.median(
+                    r[a]["epoch_s"] for r in rounds))
+                fig.update(best_jax=best_jax, wb_vs_best_jax=paired(rounds, "wb.run",
+                                                                    best_jax))
+            print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                   for k, v in fig.items() if k != "arms"))
+            figures["cases"][name] = fig
+    finish(figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""How fit executes (XLA, several steps per call) without changing what it computes (keras)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from tests.conftest import ROOT
+from workbench.training.execution import Execution, resolve
+
+pytestmark = pytest.mark.keras
+
+TINY = dict(dataset="digits", model="mlp", hidden_units=[16], epochs=2, max_train_samples=300)
+
+
+def _fit_events(steps_per_execution: int, jit: bool = False) -> tuple[list, list]:
+    from workbench._tf import keras
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 6)).astype("float32")  # 150 = 4 batches of 32 + one of 22
+    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+    m = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                          keras.layers.Dense(2)])
+    m.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              metrics=["accuracy"], steps_per_execution=steps_per_execution, jit_compile=jit)
+    sink = wb.sinks.MemorySink()
+    m.fit(x, y, batch_size=32, epochs=3, verbose=0, shuffle=False,
+          callbacks=[wb.callbacks.MetricStream(sinks=[sink], batch_rate=None, batch_size=32,
+                                               num_samples=150)])
+    return sink.of_type("batch"), sink.of_type("epoch")
+
+
+def test_chunked_steps_give_every_batch_its_exact_loss():
+    """Four steps per call (the epoch's last call runs one): the batch events are the very
+    events of one step per call, and their sample-weighted mean is Keras's epoch loss."""
+    one, one_epochs = _fit_events(1)
+    four, four_epochs = _fit_events(4)
+    keys = ("step", "epoch", "batch", "loss", "accuracy", "lr")
+    assert [[e[k] for k in keys] for e in four] == [[e[k] for k in keys] for e in one]
+    assert [e["batch"] for e in four] == [0, 1, 2, 3, 4] * 3
+    sizes = np.array([32, 32, 32, 32, 22])
+    for epoch in range(3):
+        losses = np.array([e["loss"] for e in four if e["epoch"] == epoch])
+        assert np.sum(losses * sizes) / 150 == pytest.approx(four_epochs[epoch]["loss"],
+                                                            rel=1e-5)
+        assert losses.std() > 0  # batch values, not the running mean repeated
+    assert [e["loss"] for e in four_epochs] == [e["loss"] for e in one_epochs]
+
+
+def test_a_second_fit_reuses_the_compiled_steps():
+    from workbench._tf import keras
+
+    m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    m.compile("sgd", "mse", steps_per_execution=2)
+    sink = wb.sinks.MemorySink()
+    x, y = np.ones((8, 3)), np.ones((8, 2))
+    m.fit(x, y, batch_size=2, verbose=0, callbacks=[wb.callbacks.MetricStream([sink])])
+    fn = m.train_function
+    m.fit(x, y, batch_size=2, verbose=0,
+          callbacks=[wb.callbacks.MetricStream([sink], batch_rate=None)])
+    assert m.train_function is fn  # not traced again
+    assert [e["batch"] for e in sink.of_type("batch")][-4:] == [0, 1, 2, 3]
+    m.fit(x, y, batch_size=2, verbose=0)  # without a stream: the recorder is harmless
+    m.fit(x, y, batch_size=2, verbose=0,
+          callbacks=[wb.callbacks.MetricStream([sink], batch_rate=None)])
+    assert [e["batch"] for e in sink.of_type("batch")][-4:] == [0, 1, 2, 3]
+
+
+def test_auto_settings_follow_the_model_and_the_batch():
+    from workbench._tf import keras
+
+    cfg = wb.ExperimentConfig()
+    dense = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
+    conv = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
+                             keras.layers.Flatten(), keras.layers.Dense(10)])
+    assert resolve(cfg, dense, batch_size=128, steps_per_epoch=469) == Execution(True, 16)
+    assert resolve(cfg, conv, batch_size=128, steps_per_epoch=469) == Execution(False, 16)
+    assert resolve(cfg, dense, batch_size=1, steps_per_epoch=1000).steps_per_execution == 64
+    assert resolve(cfg, dense, batch_size=1, steps_per_epoch=20).steps_per_execution == 20
+    assert resolve(cfg, dense, batch_size=1437, steps_per_epoch=1).steps_per_execution == 1
+    assert resolve(cfg, dense, batch_size=32, steps_per_epoch=100,
+                   prune_steps=300).steps_per_execution == 6  # 50 mask updates
+    assert resolve(cfg, dense, batch_size=32, steps_per_epoch=100,
+                   distributed=True) == Execution(False, 1)
+
+    class EveryBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    assert resolve(cfg, dense, batch_size=32, steps_per_epoch=100,
+                   user_callbacks=[EveryBatch()]).steps_per_execution == 1
+    assert resolve(cfg, dense, batch_size=32, steps_per_epoch=100,
+                   user_callbacks=[keras.callbacks.History()]).steps_per_execution == 64
+    mine = cfg.replace(jit_compile="off", steps_per_execution=8)
+    assert resolve(mine, dense, batch_size=32, steps_per_epoch=100,
+                   user_callbacks=[EveryBatch()]) == Execution(False, 8)
+
+
+def test_new_defaults_are_deterministic_and_recorded():
+    cfg = wb.ExperimentConfig(**TINY, seed=3)
+    a = wb.run(cfg, store=False, verbose=False)
+    b = wb.run(cfg, store=False, verbose=False)
+    assert a.metrics["jit_compile"] is True and a.metrics["steps_per_execution"] == 9
+    cols = ["loss", "accuracy", "val_loss", "val_accuracy", "lr"]
+    assert a.history[cols].equals(b.history[cols])
+    assert a.metrics["test_accuracy"] == b.metrics["test_accuracy"]
+    # ... and in a fresh process (XLA compiles anew there)
+    code = ("import json, workbench as wb\n"
+            f"r = wb.run(wb.ExperimentConfig(**{TINY!r}, seed=3), store=False, verbose=False)\n"
+            "print(json.dumps(r.history['loss'].tolist()))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert json.loads(p.stdout.splitlines()[-1]) == a.history["loss"].tolist()
+
+
+def test_steps_per_call_do_not_change_what_is_learned():
+    """Same kernels (XLA off), one step per call or eight: the same history, SGD at batch 1
+    and full batch included."""
+    for batch in (32, 1, 0):
+        cfg = wb.ExperimentConfig(**TINY, batch_size=batch, jit_compile="off")
+        runs = [wb.run(cfg.replace(steps_per_execution=n), store=False, verbose=False)
+                for n in (1, 8)]
+        assert runs[0].history["loss"].tolist() == runs[1].history["loss"].tolist(), batch
+        assert runs[1].metrics["steps_per_execution"] == (1 if batch == 0 else 8)
+
+
+def test_stop_latency_is_one_call_counted_in_batches(store):
+    """A stop asked mid-call acts when the call returns: at most steps_per_execution batches
+    later; the panel's Stop arrives from another thread, at any time."""
+    stop = threading.Event()
+    asked_at = []
+
+    class StopAtFirstBatch:
+        def send(self, event):
+            if event["type"] == "batch" and not asked_at:
+                asked_at.append(event["step"])
+                stop.set()
+
+    cfg = wb.ExperimentConfig(**{**TINY, "epochs": 50}, steps_per_execution=4)
+    r = wb.run(cfg, store=store, sinks=[StopAtFirstBatch()], stop=stop, verbose=False)
+    assert r.status == "stopped"
+    ran = r.events[-1]["steps"]
+    assert asked_at[0] <= ran <= asked_at[0] + 4
+
+    from workbench._tf import keras
+
+    stop = threading.Event()
+
+    class CallsAfterStop(keras.callbacks.Callback):
+        begun = 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if stop.is_set():
+                self.begun += 1
+
+    watch = CallsAfterStop()
+    threading.Timer(1.0, stop.set).start()
+    r = wb.run(cfg.replace(epochs=2000), store=store, callbacks=[watch], stop=stop,
+               verbose=False)
+    assert r.status == "stopped" and r.events[-1]["steps"] < 2000 * 9
+    assert watch.begun <= 1  # the running call finishes; a new one starts only in a race
+
+
+def test_pruning_ramp_and_qat_under_several_steps_per_call():
+    """The mask ramp updates at the calls' starts and QAT runs inside XLA: the same sparsity,
+    and an accuracy close to one step per call (the masks land a few steps later)."""
+    cfg = wb.ExperimentConfig(dataset="digits", model="mlp", hidden_units=[64], epochs=4,
+                              prune_ratio=0.8, quant_bits=4, quant_mode="qat")
+    one, nine = (wb.run(cfg.replace(steps_per_execution=n), store=False, verbose=False)
+                 for n in (1, 9))
+    for r in (one, nine):
+        assert r.status == "completed" and r.metrics["jit_compile"] is True
+        assert r.metrics["sparsity"] == pytest.approx(0.8, abs=0.01)
+        assert r.metrics["bits"] == 4 and r.metrics["test_accuracy"] > 0.7
+    assert nine.metrics["steps_per_execution"] == 9
+    assert abs(nine.metrics["test_accuracy"] - one.metrics["test_accuracy"]) < 0.05
