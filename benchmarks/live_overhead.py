@@ -135,10 +135,10 @@ def main() -> None:
         key = f"{dataset}_{model}_b{batch}"
         rows.append({"case": key, "epochs_each": len(live), "plain_epoch_s": median(plain),
                      "live_epoch_s": median(live), "paired_ratio": ratio,
-                     "hook_us_per_batch": alt.hook_s / max(alt.batches, 1) * 1e6,
+                     "hook_us_per_call": alt.hook_s / max(alt.batches, 1) * 1e6,
                      "hook_share_of_epoch": share})
         figures[key] = {"ratio": round(ratio, 4), "hook_share": round(share, 4),
-                        "hook_us_per_batch": round(alt.hook_s / max(alt.batches, 1) * 1e6, 1)}
+                        "hook_us_per_call": round(alt.hook_s / max(alt.batches, 1) * 1e6, 1)}
     print_table("fit with MetricStream + LivePlot vs without, interleaved epochs of one fit",
                 rows)
     finish({"update_ms_1k_steps": round(u1k * 1e3, 3), "update_ms_100k_steps":

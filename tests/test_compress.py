@@ -321,3 +321,24 @@ def test_truncated_corrupted_and_future_wbz(tmp_path, trained_cnn):
     with pytest.raises(wb.ArtifactError, match="does not exist"):
         C.unpack(tmp_path / "missing.wbz")
     assert _PREAMBLE.size == 17
+
+
+def test_smallest_picks_exactly_k_with_ties_and_nans_like_a_stable_sort():
+    """The mask selection counts the (many) tied minimum values instead of partitioning them:
+    it must still pick exactly the entries a stable sort would (ties: lowest index)."""
+    from workbench.compress.core import _smallest
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n = int(rng.integers(1, 200))
+        if trial % 2:  # a sparse kernel: mostly zeros, a few repeated values
+            a = rng.choice([0.0, 0.0, 0.0, 1.0, 2.0, float(rng.normal())], size=n)
+        else:
+            a = rng.normal(size=n)
+        if trial % 7 == 0:
+            a[rng.integers(0, n)] = np.nan
+        a = a.astype(np.float32)
+        k = int(rng.integers(0, n + 1))
+        want = np.zeros(n, bool)
+        want[np.argsort(a, kind="stable")[:k]] = True
+        assert (_smallest(a, k) == want).all(), (trial, k)

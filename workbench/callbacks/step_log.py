@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 MAX_KEYS = 16
 """Scalar logs recorded per step (a fit logs loss, its metrics and a distiller's parts)."""
 
@@ -38,12 +40,15 @@ class StepLog:
         self.model = model
         self.capacity = int(model.steps_per_execution)
         self.names: list[str] = []
+        self._seen = 0.0  # the sequence number of the newest step already drained
         kw = {"trainable": False, "synchronization": tf.VariableSynchronization.ON_WRITE,
               "aggregation": tf.VariableAggregation.ONLY_FIRST_REPLICA}
         with model.distribute_strategy.scope():
-            self._buf = tf.Variable(tf.zeros([self.capacity, MAX_KEYS]), name="wb_step_logs",
-                                    **kw)
-            self._count = tf.Variable(0, dtype=tf.int32, name="wb_step_count", **kw)
+            # a ring of rows: the step's logs, then its sequence number (float64: exact to
+            # 2**53 steps), so that one read per call returns both
+            self._buf = tf.Variable(tf.zeros([self.capacity, MAX_KEYS + 1], tf.float64),
+                                    name="wb_step_logs", **kw)
+            self._count = tf.Variable(0, dtype=tf.int64, name="wb_step_count", **kw)
         original = model.train_step
 
         def train_step(data: Any) -> Any:
@@ -51,11 +56,12 @@ class StepLog:
             names = [k for k, v in logs.items() if tf.is_tensor(v) and v.shape.rank == 0]
             self.names = names[:MAX_KEYS]  # trace time: the keys are static
             if self.names:
-                row = tf.stack([tf.cast(logs[k], tf.float32) for k in self.names])
-                row = tf.pad(row, [[0, MAX_KEYS - len(self.names)]])
-                at = tf.minimum(self._count, self.capacity - 1)
+                seq = self._count.assign_add(1)
+                row = tf.stack([tf.cast(logs[k], tf.float64) for k in self.names])
+                row = tf.concat([tf.pad(row, [[0, MAX_KEYS - len(self.names)]]),
+                                 tf.cast(seq, tf.float64)[None]], 0)
+                at = tf.math.floormod(seq - 1, self.capacity)
                 self._buf.scatter_nd_update([[at]], row[None])
-                self._count.assign_add(1)
             return logs
 
         self._wrapper = train_step
@@ -71,20 +77,23 @@ class StepLog:
         if (log is not None and log.capacity == int(model.steps_per_execution)
                 and vars(model).get("train_step") is log._wrapper
                 and model.train_function is not None):
-            log._count.assign(0)
+            log._seen = float(log._count.numpy())  # steps of fits without a stream: skipped
             return log
         if log is not None:
             log.remove()
         return cls(model)
 
     def drain(self) -> list[dict[str, float]]:
-        """The logs of each step run since the last drain, oldest first."""
-        n = int(self._count.numpy())
-        if n == 0 or not self.names:
+        """The logs of each step run since the last drain, oldest first (one read)."""
+        buf = self._buf.numpy()
+        seq = buf[:, -1]
+        new = np.flatnonzero(seq > self._seen)
+        if not len(new) or not self.names:
             return []
-        rows = self._buf.numpy()[: min(n, self.capacity), : len(self.names)]
-        self._count.assign(0)
-        return [dict(zip(self.names, map(float, row), strict=True)) for row in rows]
+        new = new[np.argsort(seq[new])]
+        self._seen = float(seq[new[-1]])
+        k = len(self.names)
+        return [dict(zip(self.names, map(float, buf[i, :k]), strict=True)) for i in new]
 
     def remove(self) -> None:
         """Give the model back its own ``train_step`` (the next fit rebuilds its function)."""
