@@ -160,8 +160,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cases", default=",".join(c[0] for c in CASES),
                     help="comma-separated case names (see CASES)")
+    ap.add_argument("--arms", default=None, help="comma-separated arm names to run (default "
+                    "all; 'wb.run before' and 'wb.run' always run)")
     args = ap.parse_args()
     chosen = [c for c in CASES if c[0] in args.cases.split(",")]
+    wanted = set(args.arms.split(",")) | {BEFORE["name"], WB["name"]} if args.arms else None
+
+    def arms_of(conv: bool) -> list[dict]:
+        return [a for a in arms(conv) if wanted is None or a["name"] in wanted]
 
     peak = matmul_peak()
     print_table("float32 GEMM 2048^3 (GFLOP/s)", [peak])
@@ -174,7 +180,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for (name, *_rest), case in zip(chosen, cases, strict=True):
                 results[name].append({arm["name"]: run_arm(case, arm)
-                                      for arm in arms(case["conv"])})
+                                      for arm in arms_of(case["conv"])})
         for (name, *_rest), case in zip(chosen, cases, strict=True):
             rounds = results[name]
             names = list(rounds[0])

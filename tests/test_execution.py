@@ -76,11 +76,14 @@ def test_a_second_fit_reuses_the_compiled_steps():
 def test_auto_settings_follow_the_model_and_the_batch():
     from workbench._tf import keras
 
-    cfg = wb.ExperimentConfig()
+    cfg = wb.ExperimentConfig(epochs=20)
     dense = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
     conv = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
                              keras.layers.Flatten(), keras.layers.Dense(10)])
     assert resolve(cfg, dense, batch_size=128, steps_per_epoch=469) == Execution(True, 16)
+    # a short run would not pay back the ~1.5 s of XLA compilation
+    assert resolve(cfg.replace(epochs=3), dense, batch_size=128,
+                   steps_per_epoch=469) == Execution(False, 16)
     assert resolve(cfg, conv, batch_size=128, steps_per_epoch=469) == Execution(False, 16)
     assert resolve(cfg, dense, batch_size=1, steps_per_epoch=1000).steps_per_execution == 64
     assert resolve(cfg, dense, batch_size=1, steps_per_epoch=20).steps_per_execution == 20
@@ -103,17 +106,20 @@ def test_auto_settings_follow_the_model_and_the_batch():
                    user_callbacks=[EveryBatch()]) == Execution(False, 8)
 
 
-def test_new_defaults_are_deterministic_and_recorded():
-    cfg = wb.ExperimentConfig(**TINY, seed=3)
+def test_xla_runs_are_deterministic_and_recorded():
+    cfg = wb.ExperimentConfig(**TINY, seed=3, jit_compile="on")
     a = wb.run(cfg, store=False, verbose=False)
     b = wb.run(cfg, store=False, verbose=False)
     assert a.metrics["jit_compile"] is True and a.metrics["steps_per_execution"] == 9
+    auto = wb.run(cfg.replace(jit_compile="auto"), store=False, verbose=False)
+    assert auto.metrics["jit_compile"] is False  # 540 samples: not worth compiling
     cols = ["loss", "accuracy", "val_loss", "val_accuracy", "lr"]
     assert a.history[cols].equals(b.history[cols])
     assert a.metrics["test_accuracy"] == b.metrics["test_accuracy"]
     # ... and in a fresh process (XLA compiles anew there)
     code = ("import json, workbench as wb\n"
-            f"r = wb.run(wb.ExperimentConfig(**{TINY!r}, seed=3), store=False, verbose=False)\n"
+            f"r = wb.run(wb.ExperimentConfig(**{TINY!r}, seed=3, jit_compile='on'), "
+            "store=False, verbose=False)\n"
             "print(json.dumps(r.history['loss'].tolist()))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                        timeout=300)
@@ -173,7 +179,7 @@ def test_pruning_ramp_and_qat_under_several_steps_per_call():
     """The mask ramp updates at the calls' starts and QAT runs inside XLA: the same sparsity,
     and an accuracy close to one step per call (the masks land a few steps later)."""
     cfg = wb.ExperimentConfig(dataset="digits", model="mlp", hidden_units=[64], epochs=4,
-                              prune_ratio=0.8, quant_bits=4, quant_mode="qat")
+                              prune_ratio=0.8, quant_bits=4, quant_mode="qat", jit_compile="on")
     one, nine = (wb.run(cfg.replace(steps_per_execution=n), store=False, verbose=False)
                  for n in (1, 9))
     for r in (one, nine):

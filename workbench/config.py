@@ -328,8 +328,10 @@ class ExperimentConfig:
         "default", "Distribution: default (one device) or mirrored (MirroredStrategy over the "
         "visible devices).", "training", "str", choices=STRATEGIES, label="Distribution")
     jit_compile: str = _field(
-        "auto", "XLA-compile the train step: auto (on for models without convolutions on CPU, "
-        "where it is faster; off for convolutions, whose oneDNN kernels beat XLA), on or off. "
+        "auto", "XLA-compile the train step: auto (on CPU, for runs of 500k samples or more of "
+        "models without convolutions, where it is faster; off for convolutions, whose oneDNN "
+        "kernels beat XLA, and for short runs, which would not pay back the compilation), on "
+        "or off. "
         "Results stay bit-identical run to run either way.", "training", "str",
         choices=JIT_MODES, label="XLA compile")
     steps_per_execution: int = _field(

@@ -5,7 +5,8 @@ train steps about 1.5x faster, but makes convolutions 2x slower than TensorFlow'
 kernels; and each call from Python into the compiled step costs about 0.5 ms, which is a third
 of a LeNet-300-100 step at batch 128 and nearly all of a step at batch 1. So ``auto``:
 
-- compiles with XLA when the model has no convolution, on CPU only (with op determinism on,
+- compiles with XLA when the run is long enough to pay back the compilation
+  (:data:`XLA_MIN_SAMPLES`) and the model has no convolution, on CPU only (with op determinism on,
   XLA is not guaranteed deterministic on GPU) and without a distribution strategy (Keras keeps
   XLA off under ``tf.distribute``);
 - runs about :data:`SAMPLES_PER_CALL` samples per call (16 steps at batch 128, 64 at batch 1,
@@ -30,6 +31,10 @@ SAMPLES_PER_CALL = 2048
 MAX_STEPS_PER_CALL = 64
 """...and at most this many steps (batch 1): a Stop takes effect within one call."""
 MASK_UPDATES = 50
+XLA_MIN_SAMPLES = 500_000
+"""``auto`` compiles with XLA only for runs training on at least this many samples (epochs x
+training set): compiling costs ~1.5 s, which the default 10-epoch digits run (13k samples,
+3 s of training) would pay back never; LeNet-300-100 saves ~0.3 s per 60k-sample epoch."""
 """A pruning ramp updates its masks about this often (see ``PruningScheduler``)."""
 
 _CONV_LAYERS = {"Conv1D", "Conv2D", "Conv3D", "DepthwiseConv1D", "DepthwiseConv2D",
@@ -109,11 +114,14 @@ def resolve(cfg: Any, model: Any, *, batch_size: int, steps_per_epoch: int,
         >>> import keras, workbench as wb
         >>> from workbench.training.execution import resolve
         >>> net = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
-        >>> resolve(wb.ExperimentConfig(), net, batch_size=128, steps_per_epoch=469)
+        >>> resolve(wb.ExperimentConfig(epochs=20), net, batch_size=128, steps_per_epoch=469)
         Execution(jit_compile=True, steps_per_execution=16)
+        >>> resolve(wb.ExperimentConfig(epochs=2), net, batch_size=128, steps_per_epoch=469)
+        Execution(jit_compile=False, steps_per_execution=16)
     """
     if cfg.jit_compile == "auto":
-        jit = not distributed and not _gpus() and not has_convolutions(model)
+        long_enough = batch_size * steps_per_epoch * cfg.epochs >= XLA_MIN_SAMPLES
+        jit = long_enough and not distributed and not _gpus() and not has_convolutions(model)
     else:
         jit = cfg.jit_compile == "on"
     steps = int(cfg.steps_per_execution)
