@@ -51,7 +51,8 @@ def main() -> None:
 
     def plain_keras() -> tuple[list[float], float]:
         seed_everything(cfg.seed)
-        m = build_model(cfg.model, split.dataset.input_shape, split.dataset.num_classes, cfg)
+        m = build_model(cfg.model, split.dataset.input_shape, split.dataset.num_classes,
+                        **cfg.model_options)
         m.compile(keras.optimizers.Adam(cfg.lr),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=False)

@@ -116,7 +116,8 @@ def main() -> None:
                                   epochs=args.epochs, hidden_units=[256, 128])
         split = split_data(cfg, wb.load_dataset(dataset))
         seed_everything(0)
-        m = build_model(model, split.dataset.input_shape, split.dataset.num_classes, cfg)
+        m = build_model(model, split.dataset.input_shape, split.dataset.num_classes,
+                        **cfg.model_options)
         m.compile(keras.optimizers.Adam(1e-3),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], jit_compile=False)

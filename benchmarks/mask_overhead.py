@@ -43,7 +43,7 @@ def main() -> None:
     import workbench.compress as C
     from workbench._tf import keras
     from workbench.architectures import build_model
-    from workbench.compress.core import apply_masks
+    from workbench.compress.pruning import apply_masks
     from workbench.training.execution import apply, resolve
     from workbench.training.experiment import seed_everything, split_data
     from workbench.training.schedules import steps_per_epoch
@@ -51,7 +51,8 @@ def main() -> None:
     cfg = wb.ExperimentConfig(dataset="fashion_mnist", model=args.model, batch_size=128)
     split = split_data(cfg, wb.load_dataset("fashion_mnist"))
     seed_everything(0)
-    dense = build_model(args.model, split.dataset.input_shape, split.dataset.num_classes, cfg)
+    dense = build_model(args.model, split.dataset.input_shape, split.dataset.num_classes,
+                        **cfg.model_options)
     pruned = C.wrap(dense, prune="unstructured")
     apply_masks(pruned, 0.9)
     arms = {"dense": dense, "pruned_0.9": pruned, "qat_4bit": C.wrap(dense, bits=4)}

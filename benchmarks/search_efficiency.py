@@ -66,8 +66,8 @@ def main() -> None:
     single = {"optimizer": ["adam", "sgd"], "learning_rate": LRS, "hidden_units": UNITS}
     double = {**single, "learning_rate": wb.loguniform(1e-3, 3e-2),
               "prune_ratio": wb.uniform(0.0, 0.95), "quant_bits": [2, 4, 8, None]}
-    ref = 4.0 * max(wb.models()["mlp"].builder((8, 8, 1), 10, base.replace(
-        hidden_units=u)).count_params() for u in UNITS) * 1.1
+    mlp = wb.models()["mlp"].builder
+    ref = 4.0 * max(mlp((8, 8, 1), 10, hidden_units=u).count_params() for u in UNITS) * 1.1
 
     runs: dict[str, list[list[float]]] = {"tpe": [], "random": [], "grid": []}
     for seed in range(args.seeds):

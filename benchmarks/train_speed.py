@@ -127,7 +127,7 @@ def prepare(tmp: Path, name: str, model: str, dataset: str, epochs: int) -> dict
 
     ds = wb.load_dataset(dataset)
     seed_everything(0)
-    net = build_model(model, ds.input_shape, ds.num_classes, wb.ExperimentConfig(model=model))
+    net = build_model(model, ds.input_shape, ds.num_classes)
     case = tmp / name.replace(" ", "_")
     case.mkdir()
     np.savez(case / "data.npz", x=ds.x_train, y=ds.y_train)

@@ -20,22 +20,23 @@ MIB = 1 << 20
 
 
 def _pack_module():
-    import importlib
+    from workbench import wbz  # the format and its decoder (TF-free)
 
-    # by module path: the package binds the name `pack` to the function
-    return importlib.import_module("workbench.compress.pack")
+    return wbz
 
 
 def _tiny_artifact() -> bytes:
     from workbench._tf import keras
 
     m = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
-    return _pack_module().encode(m)[0]
+    from workbench.compress.pack import encode
+
+    return encode(m)[0]
 
 
 def _with_body(body: bytes, codec: int = 2) -> bytes:
     pk = _pack_module()
-    return pk._PREAMBLE.pack(pk.MAGIC, pk.FORMAT_VERSION, codec, zlib.crc32(body),
+    return pk.PREAMBLE.pack(pk.MAGIC, pk.FORMAT_VERSION, codec, zlib.crc32(body),
                              len(body)) + body
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import workbench as wb
 from workbench.compress.layers import channel_axes
-from workbench.compress.quant import distinct_per_group
+from workbench.compress.quantizers import distinct_per_group
 
 pytestmark = pytest.mark.keras
 
@@ -18,9 +18,9 @@ BASE = dict(dataset="digits", model="mlp", hidden_units=[64, 32], epochs=8, seed
 
 
 def _kernels(model):
-    import workbench.compress as C
+    from workbench.compress.layers import compressible_layers
 
-    return {layer.name: layer.kernel.numpy() for layer in C.core.compressible_layers(model)}
+    return {layer.name: layer.kernel.numpy() for layer in compressible_layers(model)}
 
 
 def _group_axes(model, name, per_channel=True):
@@ -302,7 +302,7 @@ def test_unknown_teacher(store):
 
 def test_truncated_corrupted_and_future_wbz(tmp_path, trained_cnn):
     import workbench.compress as C
-    from workbench.compress.pack import _PREAMBLE
+    from workbench.wbz import PREAMBLE as _PREAMBLE
 
     good = tmp_path / "good.wbz"
     C.pack(C.quantize(trained_cnn, 4), good)
@@ -326,7 +326,7 @@ def test_truncated_corrupted_and_future_wbz(tmp_path, trained_cnn):
 def test_smallest_picks_exactly_k_with_ties_and_nans_like_a_stable_sort():
     """The mask selection counts the (many) tied minimum values instead of partitioning them:
     it must still pick exactly the entries a stable sort would (ties: lowest index)."""
-    from workbench.compress.core import _smallest
+    from workbench.compress.pruning import _smallest
 
     rng = np.random.default_rng(0)
     for trial in range(300):

@@ -41,7 +41,7 @@ def _build(spec):
     layers += [L.Flatten(), L.Dense(3, name="out")]
     model = keras.Sequential(layers)
     from workbench.compress.layers import is_compressible, quant_axes
-    from workbench.compress.quant import quantize_array
+    from workbench.compress.quantizers import quantize_array
 
     rng = np.random.default_rng(spec["seed"])
     compressible = [la for la in model.layers if is_compressible(la)]
@@ -63,7 +63,8 @@ def _build(spec):
 
 def _round_trip(spec) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The model's weights, and the weights decoded from its ``.wbz`` bytes."""
-    from workbench.compress.pack import decode_weights, encode
+    from workbench.compress.pack import encode
+    from workbench.wbz import decode_weights
 
     model = _build(spec)
     data, _ = encode(model, spec["codec"])

@@ -244,7 +244,10 @@ def test_playground_widget_runs_in_background_pauses_and_survives_bad_input():
     assert view.pg is old and "hidden_units" in view.status.value  # refused, nothing lost
     view.controls["hidden_units"].value = "4"
     assert view.pg is not old and view.pg.hidden_units == [4] and view.pg.epoch == 0
-    assert threading.active_count() >= 1
+    view.toggle()
+    view.pause()
+    assert not view.running  # paused: the training thread is gone, not left behind
+    assert not [t for t in threading.enumerate() if t.name == "wb-playground" and t.is_alive()]
 
 
 # --- compression made visible ---

@@ -43,10 +43,10 @@ _LAZY_ATTRS = {
     "save_results": "workbench.notebooks",
     "report": "workbench.reporting",
     "search": "workbench.hpsearch",
-    "SearchSpace": "workbench.hpsearch",
-    "uniform": "workbench.hpsearch",
-    "loguniform": "workbench.hpsearch",
-    "intrange": "workbench.hpsearch",
+    "SearchSpace": "workbench.search_space",
+    "uniform": "workbench.search_space",
+    "loguniform": "workbench.search_space",
+    "intrange": "workbench.search_space",
 }
 _LAZY_MODULES = ("callbacks", "sinks", "figures", "widgets", "compress", "cli", "teach")
 
@@ -78,10 +78,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from workbench import callbacks, sinks
     from workbench.architectures import models
     from workbench.data import datasets, load_dataset
-    from workbench.hpsearch import SearchSpace, intrange, loguniform, search, uniform
+    from workbench.hpsearch import search
     from workbench.notebooks import run_notebook, save_results, sweep
     from workbench.reporting import report
     from workbench.runs import RunResult, RunStore
+    from workbench.search_space import SearchSpace, intrange, loguniform, uniform
     from workbench.sinks.jsonl import follow
     from workbench.training.experiment import run
     from workbench.training.schedules import schedule_preview

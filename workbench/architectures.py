@@ -1,7 +1,9 @@
-"""Model registry: name -> builder ``(input_shape, num_classes, cfg) -> keras.Model``.
+"""Model registry: name -> builder ``(input_shape, num_classes, **options) -> keras.Model``.
 
 Every model outputs logits (no softmax); losses use ``from_logits=True``. Each builder adapts
-to the data's input shape and class count. Users may pass their own ``keras.Model`` or a
+to the data's input shape and class count, and takes the config's model options
+(``hidden_units``, ``activation``) as keyword arguments, so it can be called without a config
+(this module never imports it). Users may pass their own ``keras.Model`` or a
 ``callable(input_shape, num_classes) -> keras.Model`` to ``wb.run``.
 
 Importing this module does not import TensorFlow; building a model does.
@@ -13,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from workbench.exceptions import ModelError
+from workbench.exceptions import ConfigError, ModelError, did_you_mean
 
 if TYPE_CHECKING:
     import keras
 
-    from workbench.config import ExperimentConfig
+#: The keyword options every builder takes: the config's model fields, but ``model`` itself.
+MODEL_OPTIONS = ("hidden_units", "activation")
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,6 @@ def _layers():
     return keras, keras.layers
 
 
-def _hidden_activation(cfg: ExperimentConfig | None) -> str:
-    act = cfg.activation if cfg is not None else "relu"
-    return "leaky_relu" if act == "leaky_relu" else act
-
-
 def _dense_stack(input_shape: tuple[int, ...], num_classes: int, units: list[int],
                  act: str, name: str) -> keras.Model:
     keras, L = _layers()
@@ -59,18 +57,23 @@ def _dense_stack(input_shape: tuple[int, ...], num_classes: int, units: list[int
     return keras.Model(inp, out, name=name)
 
 
-def _logistic(input_shape, num_classes, cfg=None):
+Shape = tuple[int, ...]
+Units = tuple[int, ...] | list[int]
+
+
+def _logistic(input_shape: Shape, num_classes: int, *, hidden_units: Units = (),
+              activation: str = "relu") -> keras.Model:
     return _dense_stack(input_shape, num_classes, [], "linear", "logistic")
 
 
-def _mlp(input_shape, num_classes, cfg=None):
-    units = list(cfg.hidden_units) if cfg is not None else [128, 64]
-    return _dense_stack(input_shape, num_classes, units, _hidden_activation(cfg), "mlp")
+def _mlp(input_shape: Shape, num_classes: int, *, hidden_units: Units = (128, 64),
+         activation: str = "relu") -> keras.Model:
+    return _dense_stack(input_shape, num_classes, list(hidden_units), activation, "mlp")
 
 
-def _lenet300_100(input_shape, num_classes, cfg=None):
-    return _dense_stack(input_shape, num_classes, [300, 100], _hidden_activation(cfg),
-                        "lenet300_100")
+def _lenet300_100(input_shape: Shape, num_classes: int, *, hidden_units: Units = (),
+                  activation: str = "relu") -> keras.Model:
+    return _dense_stack(input_shape, num_classes, [300, 100], activation, "lenet300_100")
 
 
 def _conv_input(name: str, input_shape: tuple[int, ...]):
@@ -87,14 +90,15 @@ def _conv_input(name: str, input_shape: tuple[int, ...]):
                      f"shape {input_shape}: use model='mlp' or 'logistic'")
 
 
-def _lenet5(input_shape, num_classes, cfg=None):
+def _lenet5(input_shape: Shape, num_classes: int, *, hidden_units: Units = (),
+            activation: str = "relu") -> keras.Model:
     """Caffe/Han LeNet-5: conv 20 5x5, pool, conv 50 5x5, pool, dense 500, dense classes."""
     keras, L = _layers()
     inp, x, rank = _conv_input("lenet5", input_shape)
     conv, pool = (L.Conv2D, L.MaxPooling2D) if rank == 2 else (L.Conv1D, L.MaxPooling1D)
     spatial = input_shape[:2] if rank == 2 else (input_shape[0],)
     pad = "valid" if min(spatial) >= 28 else "same"  # 'valid' would shrink 8x8 digits to nothing
-    act = _hidden_activation(cfg)
+    act = activation
     x = conv(20, 5, padding=pad, activation=act, name="conv_1")(x)
     x = pool(2, name="pool_1")(x)
     x = conv(50, 5, padding=pad, activation=act, name="conv_2")(x)
@@ -105,12 +109,13 @@ def _lenet5(input_shape, num_classes, cfg=None):
     return keras.Model(inp, out, name="lenet5")
 
 
-def _small_cnn(input_shape, num_classes, cfg=None):
+def _small_cnn(input_shape: Shape, num_classes: int, *, hidden_units: Units = (),
+               activation: str = "relu") -> keras.Model:
     """Two 3x3 conv blocks (16, 32 filters) with pooling, then dense 64."""
     keras, L = _layers()
     inp, x, rank = _conv_input("small_cnn", input_shape)
     conv, pool = (L.Conv2D, L.MaxPooling2D) if rank == 2 else (L.Conv1D, L.MaxPooling1D)
-    act = _hidden_activation(cfg)
+    act = activation
     x = conv(16, 3, padding="same", activation=act, name="conv_1")(x)
     x = pool(2, name="pool_1")(x)
     x = conv(32, 3, padding="same", activation=act, name="conv_2")(x)
@@ -147,20 +152,27 @@ def models() -> dict[str, ModelInfo]:
 
 
 def build_model(name: str, input_shape: tuple[int, ...], num_classes: int,
-                cfg: ExperimentConfig | None = None) -> keras.Model:
+                **options: Any) -> keras.Model:
     """Build a registered model for the given input shape and class count.
+
+    ``options`` are the config's model options (``hidden_units``, ``activation``; see
+    :attr:`workbench.ExperimentConfig.model_options`); those not given keep their defaults.
 
     Example:
         >>> from workbench.architectures import build_model
         >>> build_model("lenet300_100", (28, 28, 1), 10).count_params()
         266610
+        >>> build_model("mlp", (64,), 10, hidden_units=[32]).count_params()
+        2410
     """
     if name not in MODELS:
-        from workbench.exceptions import ConfigError, did_you_mean
-
         raise ConfigError("model", name, "one of: " + ", ".join(MODELS)
                           + did_you_mean(name, MODELS))
-    return MODELS[name].builder(tuple(input_shape), int(num_classes), cfg)
+    for key in options:
+        if key not in MODEL_OPTIONS:
+            raise ConfigError(key, options[key], message=f"build_model takes the model options "
+                              f"{', '.join(MODEL_OPTIONS)}, not {key!r}")
+    return MODELS[name].builder(tuple(input_shape), int(num_classes), **options)
 
 
 def check_user_model(model: Any, input_shape: tuple[int, ...], num_classes: int) -> None:

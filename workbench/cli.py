@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 from workbench.config import FIELDS, GROUPS, ExperimentConfig, FieldSpec, load_config_file
 from workbench.exceptions import RunFailed, WorkbenchError
+from workbench.hpsearch import DEFAULT_OBJECTIVES, SAMPLERS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,18 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--timeout", type=float, default=None, help="seconds per cell")
     w.add_argument("--report", action="store_true", help="write DIR/index.html afterwards")
 
-    s = sub.add_parser("search", help="search config fields with Optuna (grid, random, tpe, "
-                       "gp, cmaes, nsga2)", description="Every trial is a run in --runs-dir; "
-                       "the same --storage and --study resume a search (several processes may "
-                       "share one).")
+    s = sub.add_parser("search", help=f"search config fields with Optuna ({', '.join(SAMPLERS)})",
+                       description="Every trial is a run in --runs-dir; the same --storage and "
+                       "--study resume a search (several processes may share one).")
     s.add_argument("--space", required=True, metavar="FILE",
                    help="YAML: field: [values] or field: {uniform|loguniform|int: [lo, hi]}")
-    s.add_argument("--sampler", default="tpe", metavar="NAME",
-                   help="grid, random, tpe, gp, cmaes or nsga2 (default: tpe)")
+    s.add_argument("--sampler", default="tpe", choices=list(SAMPLERS), metavar="NAME",
+                   help="; ".join(f"{n}: {i.description}" for n, i in SAMPLERS.items())
+                   + " (default: tpe)")
     s.add_argument("--trials", type=int, default=20)
     s.add_argument("--timeout", type=float, default=None, help="seconds for this call")
     s.add_argument("--objective", action="append", default=None, metavar="METRIC:max|min",
-                   help="repeatable (default: test_accuracy:max and size_bytes_packed:min)")
+                   help="repeatable (default: " + " and ".join(DEFAULT_OBJECTIVES) + ")")
     s.add_argument("--storage", default="sqlite:///runs/search.db", metavar="URL")
     s.add_argument("--study", default=None, metavar="NAME")
     s.add_argument("--sampler-seed", type=int, default=0, help="seed of the sampler")
@@ -297,14 +298,15 @@ def _cmd_sweep(ns: argparse.Namespace) -> int:
 def _cmd_search(ns: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from workbench.hpsearch import SearchSpace, search
+    from workbench.hpsearch import search
+    from workbench.search_space import SearchSpace
 
     if not Path(ns.space).is_file():
         from workbench.exceptions import ConfigError
 
         raise ConfigError("space", ns.space, "an existing YAML file")
     res = search(_config_from_args(ns), SearchSpace.from_yaml(Path(ns.space)),
-                 ns.objective or ["test_accuracy:max", "size_bytes_packed:min"],
+                 ns.objective or list(DEFAULT_OBJECTIVES),
                  sampler=ns.sampler, n_trials=ns.trials, timeout=ns.timeout,
                  storage=ns.storage, study_name=ns.study, store=ns.runs_dir,
                  seed=ns.sampler_seed)

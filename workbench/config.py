@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +21,12 @@ from typing import Any
 from workbench.architectures import MODELS
 from workbench.data import DATASETS
 from workbench.exceptions import ConfigError, UnknownFieldError, did_you_mean
+from workbench.fields import FieldSpec
+from workbench.training.optimizers import OPTIMIZERS
+from workbench.training.schedules import LR_SCHEDULES
 
 GROUPS = ("data", "model", "training", "compression")
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw",
-              "nadam", "adamax", "lion")
-LR_SCHEDULES = ("constant", "step", "exponential", "inverse_time", "inverse_sqrt", "polynomial",
-                "cosine", "cosine_restarts", "warmup_cosine", "one_cycle", "plateau")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu", "selu", "swish", "leaky_relu",
                "softplus", "linear")
 STRATEGIES = ("default", "mirrored")
@@ -41,215 +39,6 @@ QUANT_MODES = ("ptq", "qat", "keras")
 QUANT_GRANULARITIES = ("per_tensor", "per_channel")
 EXPORTS = ("keras", "tflite_float32", "tflite_float16", "tflite_dynamic", "tflite_int8",
            "packed")
-
-DEFAULT_LEARNING_RATES = {
-    "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "adadelta": 1.0,
-    "rmsprop": 1e-3, "adam": 1e-3, "adamw": 1e-3, "nadam": 1e-3, "adamax": 2e-3, "lion": 1e-4}
-"""The learning rate used when ``learning_rate`` is None: a sound starting point per optimizer."""
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """Metadata of one config field: everything a CLI flag, a widget or a check needs.
-
-    ``kind`` is one of ``str``, ``int``, ``float``, ``bool``, ``int_list``, ``str_list``
-    (a list of ``choices``), ``ratio_map`` (names mapped to fractions in [0, 1), held as a
-    tuple of ``(name, ratio)`` pairs).
-    ``low``/``high`` bound numeric values (``low_open``/``high_open`` make a bound exclusive);
-    for ``int_list`` they bound each element. ``log`` asks widgets for a log-scale slider.
-    ``widget_max`` is a sensible upper end for a slider when ``high`` is unbounded.
-
-    Example:
-        >>> from workbench.config import FIELDS
-        >>> FIELDS["learning_rate"].group
-        'training'
-    """
-
-    name: str
-    kind: str
-    default: Any
-    help: str
-    group: str
-    choices: tuple[Any, ...] | None = None
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-    optional: bool = False
-    log: bool = False
-    widget_max: float | None = None
-    metavar: str | None = None  # the CLI's name for the value, e.g. RUN
-    label: str = ""  # what people call it, for controls, help, tables and axes
-    unit: str = ""  # e.g. "bits", "epochs", "fraction of weights"
-
-    @property
-    def title(self) -> str:
-        """The label with its unit, for axes and table headers: ``Weight bits (bits)``.
-
-        Example:
-            >>> from workbench.config import FIELDS
-            >>> FIELDS["prune_ratio"].title
-            'Pruning ratio (fraction of weights)'
-        """
-        label = self.label or self.name
-        return (f"{label} ({self.unit})" if self.unit and self.unit.lower() not in label.lower()
-                else label)
-
-    @property
-    def flag(self) -> str:
-        """The CLI flag, e.g. ``--learning-rate``."""
-        return "--" + self.name.replace("_", "-")
-
-    def describe_allowed(self) -> str:
-        """A human-readable description of the allowed values."""
-        if self.kind == "str_list":
-            text = "a list of: " + ", ".join(str(c) for c in self.choices or ())
-        elif self.kind == "ratio_map":
-            text = "a mapping of layer names to ratios >= 0 and < 1, e.g. dense_1=0.9,logits=0.5"
-        elif self.choices is not None:
-            text = "one of: " + ", ".join(str(c) for c in self.choices)
-        elif self.kind == "bool":
-            text = "true or false"
-        elif self.kind == "int_list":
-            text = "a non-empty list of integers" + self._range_text(" each")
-        elif self.kind in ("int", "float"):
-            noun = "an integer" if self.kind == "int" else "a number"
-            text = noun + self._range_text("")
-        else:
-            text = "a string"
-        if self.optional:
-            text += ", or None"
-        return text
-
-    def _range_text(self, prefix: str) -> str:
-        parts = []
-        if self.low is not None:
-            parts.append(f"{'>' if self.low_open else '>='} {_fmt(self.low)}")
-        if self.high is not None:
-            parts.append(f"{'<' if self.high_open else '<='} {_fmt(self.high)}")
-        return (prefix + " " + " and ".join(parts)) if parts else ""
-
-    def check(self, value: Any) -> Any:
-        """Return ``value`` normalized (int -> float, list -> tuple) or raise ConfigError."""
-        if value is None:
-            if self.optional:
-                return None
-            raise ConfigError(self.name, value, self.describe_allowed())
-        if self.kind == "ratio_map":
-            return self._check_ratio_map(value)
-        if self.kind == "int_list":
-            if isinstance(value, str | bytes) or not isinstance(value, list | tuple) or not value:
-                raise ConfigError(self.name, value, self.describe_allowed())
-            for item in value:
-                if not _is_int(item) or not self._in_range(item):
-                    raise ConfigError(self.name, value, self.describe_allowed())
-            return tuple(int(v) for v in value)
-        if self.kind == "str_list":
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list | tuple):
-                raise ConfigError(self.name, value, self.describe_allowed())
-            for item in value:
-                if not isinstance(item, str) or item not in (self.choices or ()):
-                    raise ConfigError(self.name, value, self.describe_allowed()
-                                      + did_you_mean(str(item), self.choices or ()))
-            return tuple(dict.fromkeys(value))  # drop repeats, keep order
-        if self.kind == "bool":
-            if not isinstance(value, bool):
-                raise ConfigError(self.name, value, self.describe_allowed())
-            return value
-        if self.kind == "int":
-            if not _is_int(value):
-                raise ConfigError(self.name, value, self.describe_allowed())
-            value = int(value)
-        elif self.kind == "float":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(self.name, value, self.describe_allowed())
-            value = float(value)
-            if not math.isfinite(value):
-                raise ConfigError(self.name, value, self.describe_allowed())
-        elif self.kind == "str" and not isinstance(value, str):
-            raise ConfigError(self.name, value, self.describe_allowed())
-        if self.choices is not None and value not in self.choices:
-            raise ConfigError(self.name, value, self.describe_allowed()
-                              + did_you_mean(value, self.choices))
-        if self.kind in ("int", "float") and not self._in_range(value):
-            raise ConfigError(self.name, value, self.describe_allowed())
-        return value
-
-    def _check_ratio_map(self, value: Any) -> tuple[tuple[str, float], ...] | None:
-        pairs = list(value.items()) if isinstance(value, Mapping) else value
-        if not isinstance(pairs, list | tuple) or not all(
-                isinstance(p, list | tuple) and len(p) == 2 for p in pairs):
-            raise ConfigError(self.name, value, self.describe_allowed())
-        out: dict[str, float] = {}
-        for name, ratio in pairs:
-            if not isinstance(name, str) or not name:
-                raise ConfigError(self.name, value, self.describe_allowed()
-                                  + f" (key {name!r} is not a layer name)")
-            if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not (
-                    0 <= ratio < 1):
-                raise ConfigError(self.name, value, self.describe_allowed()
-                                  + f" ({name}={ratio!r} is out of range)")
-            out[name] = float(ratio)
-        return tuple(out.items()) if out else None
-
-    def _in_range(self, v: float) -> bool:
-        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
-            return False
-        hi = self.high
-        return not (hi is not None and (v > hi or (self.high_open and v == hi)))
-
-    def parse(self, text: str) -> Any:
-        """Parse a command-line string into this field's type (then call :meth:`check`)."""
-        t = text.strip()
-        if self.optional and t.lower() in ("none", "null", ""):
-            return None
-        try:
-            if self.kind == "ratio_map":
-                if t.startswith("{"):
-                    return json.loads(t)
-                pairs = [p.split("=", 1) for p in t.split(",") if p.strip()]
-                if any(len(p) != 2 for p in pairs):
-                    raise ValueError(t)
-                return {k.strip(): float(v) for k, v in pairs}
-            if self.kind == "int_list":
-                return [int(p) for p in t.strip("[]()").split(",") if p.strip()]
-            if self.kind == "str_list":
-                return [p.strip().strip("'\"") for p in t.strip("[]()").split(",") if p.strip()]
-            if self.kind == "bool":
-                low = t.lower()
-                if low in ("true", "1", "yes", "on"):
-                    return True
-                if low in ("false", "0", "no", "off"):
-                    return False
-                raise ValueError(t)
-            if self.kind == "int":
-                return int(t)
-            if self.kind == "float":
-                return float(t)
-        except ValueError:  # json.JSONDecodeError is a ValueError too
-            raise ConfigError(self.name, text, self.describe_allowed()) from None
-        return t
-
-
-def _plain(spec: FieldSpec, value: Any) -> Any:
-    """A field's value as JSON primitives (tuples back to lists, pairs back to a dict)."""
-    if spec.kind == "ratio_map" and value is not None:
-        return dict(value)
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _is_int(v: Any) -> bool:
-    if isinstance(v, bool):
-        return False
-    if isinstance(v, int):
-        return True
-    return isinstance(v, float) and v.is_integer()
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
 
 
 def _field(default: Any, help: str, group: str, kind: str, **kw: Any) -> Any:
@@ -297,7 +86,7 @@ class ExperimentConfig:
     # --- training ---
     optimizer: str = _field(
         "adam", "Optimizer: sgd (plain), momentum / nesterov (SGD with momentum), or an adaptive "
-        "one.", "training", "str", choices=OPTIMIZERS, label="Optimizer")
+        "one.", "training", "str", choices=tuple(OPTIMIZERS), label="Optimizer")
     learning_rate: float | None = _field(
         None, "Initial (peak, for one_cycle and warm-up) learning rate; None = the optimizer's "
         "recommended rate (0.05 for momentum/nesterov, 1e-3 for adam...).", "training", "float",
@@ -310,7 +99,7 @@ class ExperimentConfig:
         low=0.0, high=1.0, high_open=True, widget_max=0.1, label="Weight decay")
     lr_schedule: str = _field(
         "constant", "Learning-rate schedule over the whole run.", "training", "str",
-        choices=LR_SCHEDULES, label="LR schedule")
+        choices=tuple(LR_SCHEDULES), label="LR schedule")
     warmup_epochs: int = _field(
         0, "Epochs of linear learning-rate warm-up before the schedule (must be < epochs).",
         "training", "int", low=0, widget_max=20, label="Warm-up", unit="epochs")
@@ -426,7 +215,7 @@ class ExperimentConfig:
             >>> wb.ExperimentConfig().to_dict()["hidden_units"]
             [128, 64]
         """
-        return {f.name: _plain(FIELDS[f.name], getattr(self, f.name))
+        return {f.name: FIELDS[f.name].plain(getattr(self, f.name))
                 for f in dataclasses.fields(self)}
 
     @classmethod
@@ -462,11 +251,7 @@ class ExperimentConfig:
     @classmethod
     def from_json(cls, text: str) -> ExperimentConfig:
         """Parse JSON text (see :meth:`from_dict`)."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError(None, message=f"malformed JSON config: {e}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(_parse(text, "JSON", "config", None))
 
     def to_yaml(self) -> str:
         """Serialize to YAML text."""
@@ -477,13 +262,7 @@ class ExperimentConfig:
     @classmethod
     def from_yaml(cls, text: str) -> ExperimentConfig:
         """Parse YAML text (see :meth:`from_dict`)."""
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise ConfigError(None, message=f"malformed YAML config: {e}") from None
-        return cls.from_dict(data or {})
+        return cls.from_dict(_parse(text, "YAML", "config", None) or {})
 
     @classmethod
     def load(cls, path: str | Path) -> ExperimentConfig:
@@ -515,7 +294,19 @@ class ExperimentConfig:
         """
         if self.learning_rate is not None:
             return self.learning_rate
-        return DEFAULT_LEARNING_RATES[self.optimizer]
+        return OPTIMIZERS[self.optimizer].default_lr
+
+    @property
+    def model_options(self) -> dict[str, Any]:
+        """The model group's options, as the model builders take them (all but ``model``).
+
+        Example:
+            >>> import workbench as wb
+            >>> wb.ExperimentConfig(hidden_units=[32]).model_options
+            {'hidden_units': (32,), 'activation': 'relu'}
+        """
+        return {s.name: getattr(self, s.name) for s in FIELDS.values()
+                if s.group == "model" and s.name != "model"}
 
     @property
     def prunes(self) -> bool:
@@ -533,27 +324,25 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise ConfigError("config", str(path), message=f"config file {str(path)!r} does not exist")
-    text = p.read_text()
-    if p.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise ConfigError("config", str(path),
-                              message=f"malformed YAML in {str(path)!r}: {e}") from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError("config", str(path),
-                              message=f"malformed JSON in {str(path)!r}: {e}") from None
+    syntax = "YAML" if p.suffix.lower() in (".yaml", ".yml") else "JSON"
+    data = _parse(p.read_text(), syntax, f"in {str(path)!r}", str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError("config", str(path), message=f"config file {str(path)!r} must hold a "
                           f"mapping of field names to values, not {type(data).__name__}")
     return data
+
+
+def _parse(text: str, syntax: str, where: str, path: str | None) -> Any:
+    """JSON or YAML text as data, or a ConfigError saying what is malformed where."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if syntax == "YAML" else json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as e:
+        raise ConfigError("config" if path else None, path,
+                          message=f"malformed {syntax} {where}: {e}") from None
 
 
 def check_field_names(names: Mapping[str, Any] | list[str]) -> None:

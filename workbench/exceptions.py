@@ -111,3 +111,12 @@ class ArtifactError(WorkbenchError, ValueError):
         self.field = "artifact"
         self.path = path
         super().__init__(message)
+
+
+class NotebookError(WorkbenchError):
+    """A notebook cannot be run: missing, not a notebook, or without a parameters cell."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        self.field = "notebook"
+        self.path = path
+        super().__init__(message)

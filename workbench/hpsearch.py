@@ -8,169 +8,24 @@ epoch end); with several, the result is a Pareto front.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.config import FIELDS, ExperimentConfig
-from workbench.exceptions import ConfigError, UnknownFieldError, WorkbenchError, did_you_mean
+from workbench.config import ExperimentConfig
+from workbench.exceptions import ConfigError, WorkbenchError, did_you_mean
+from workbench.search_space import (
+    IntRange,
+    SearchSpace,
+    decode,
+    encode,
+)
 
-SAMPLERS = ("grid", "random", "tpe", "gp", "cmaes", "nsga2")
 OBJECTIVE_METRICS = ("test_accuracy", "test_loss", "size_bytes_packed", "size_bytes_float32",
                      "compression_ratio", "params", "sparsity", "train_time_s",
                      "packed_accuracy")
-
-
-@dataclass(frozen=True)
-class Uniform:
-    """A float range ``[low, high]`` (``log=True``: sampled on a log scale)."""
-
-    low: float
-    high: float
-    log: bool = False
-
-
-@dataclass(frozen=True)
-class IntRange:
-    """An integer range ``[low, high]`` with a ``step``."""
-
-    low: int
-    high: int
-    step: int = 1
-
-
-def uniform(low: float, high: float) -> Uniform:
-    """A float range for a search space.
-
-    Example:
-        >>> import workbench as wb
-        >>> wb.uniform(0, 0.95)
-        Uniform(low=0, high=0.95, log=False)
-    """
-    return Uniform(low, high)
-
-
-def loguniform(low: float, high: float) -> Uniform:
-    """A float range sampled on a log scale (both bounds > 0).
-
-    Example:
-        >>> import workbench as wb
-        >>> wb.loguniform(1e-4, 1e-1).log
-        True
-    """
-    return Uniform(low, high, log=True)
-
-
-def intrange(low: int, high: int, step: int = 1) -> IntRange:
-    """An integer range for a search space.
-
-    Example:
-        >>> import workbench as wb
-        >>> wb.intrange(2, 20, 2)
-        IntRange(low=2, high=20, step=2)
-    """
-    return IntRange(low, high, step)
-
-
-class SearchSpace:
-    """What a search may change: config field -> list of values, or a range.
-
-    Lists are categorical (any field); ranges (:func:`uniform`, :func:`loguniform`,
-    :func:`intrange`) are for numeric fields without fixed choices. Every value is checked like
-    ExperimentConfig checks it.
-
-    Example:
-        >>> import workbench as wb
-        >>> space = wb.SearchSpace({"optimizer": ["adam", "sgd"],
-        ...                         "learning_rate": wb.loguniform(1e-4, 1e-1),
-        ...                         "hidden_units": [[64], [128, 64]]})
-        >>> sorted(space.names)
-        ['hidden_units', 'learning_rate', 'optimizer']
-    """
-
-    def __init__(self, space: Mapping[str, Any]) -> None:
-        if not isinstance(space, Mapping) or not space:
-            raise ConfigError("space", space, "a non-empty mapping of config fields to a list "
-                              "of values or a range")
-        self.params: dict[str, Any] = {}
-        for name, dist in space.items():
-            if name not in FIELDS:
-                raise UnknownFieldError(
-                    name, message=f"search space: unknown config field {name!r}"
-                    f"{did_you_mean(name, FIELDS)}; valid fields: {', '.join(FIELDS)}")
-            self.params[name] = _check_dist(name, dist)
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.params)
-
-    @classmethod
-    def from_yaml(cls, source: str | Path) -> SearchSpace:
-        """Read ``name: [values]`` or ``name: {uniform|loguniform|int: [low, high]}`` YAML."""
-        import yaml
-
-        text = Path(source).read_text() if isinstance(source, Path) or (
-            isinstance(source, str) and "\n" not in source and source.endswith(
-                (".yaml", ".yml"))) else source
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise ConfigError("space", str(source), f"valid YAML ({e})") from None
-        if not isinstance(data, dict):
-            raise ConfigError("space", data, "a YAML mapping of config fields")
-        out = {}
-        for name, v in data.items():
-            if isinstance(v, dict) and len(v) == 1:
-                (kind, bounds), = v.items()
-                makers = {"uniform": uniform, "loguniform": loguniform, "int": intrange}
-                if kind not in makers or not isinstance(bounds, list) or len(bounds) not in (2, 3):
-                    raise ConfigError(name, v, "a list of values, or {uniform|loguniform|int: "
-                                      "[low, high]}")
-                out[name] = makers[kind](*bounds)
-            else:
-                out[name] = v
-        return cls(out)
-
-    def grid(self) -> dict[str, list[Any]]:
-        """The grid of every categorical field (ranges cannot be searched exhaustively)."""
-        for name, d in self.params.items():
-            if not isinstance(d, list):
-                raise ConfigError(name, d, "a list of values with sampler='grid' (a range has "
-                                  "no finite grid)")
-        return {n: [_encode(v) for v in d] for n, d in self.params.items()}
-
-
-def _check_dist(name: str, dist: Any) -> Any:
-    spec = FIELDS[name]
-    if isinstance(dist, Uniform | IntRange):
-        if spec.choices is not None or spec.kind not in ("int", "float"):
-            raise ConfigError(name, dist, f"a list of values (it is a {spec.kind} field"
-                              + (" with fixed choices" if spec.choices else "") + ")")
-        if not dist.low < dist.high:
-            raise ConfigError(name, dist, "a range with low < high")
-        if isinstance(dist, Uniform) and dist.log and dist.low <= 0:
-            raise ConfigError(name, dist, "a log range with both bounds > 0")
-        if spec.kind == "int" and isinstance(dist, Uniform):
-            raise ConfigError(name, dist, "an integer range (wb.intrange) or a list")
-        for bound in (dist.low, dist.high):
-            spec.check(bound)
-        return dist
-    if isinstance(dist, list | tuple) and dist:
-        return [spec.check(v) for v in dist]
-    raise ConfigError(name, dist, "a non-empty list of values or a range (wb.uniform, "
-                      "wb.loguniform, wb.intrange)")
-
-
-def _encode(v: Any) -> Any:
-    """Optuna categorical choices must be primitives: lists travel as JSON text."""
-    return json.dumps(list(v)) if isinstance(v, tuple | list) else v
-
-
-def _decode(name: str, v: Any) -> Any:
-    return json.loads(v) if FIELDS[name].kind in ("int_list", "str_list") else v
 
 
 def parse_objectives(objectives: Sequence[str] | str) -> list[tuple[str, str]]:
@@ -200,25 +55,23 @@ def parse_objectives(objectives: Sequence[str] | str) -> list[tuple[str, str]]:
     return out
 
 
-def _sampler(name: str, space: SearchSpace, seed: int, n_objectives: int) -> Any:
-    import optuna
+@dataclass(frozen=True)
+class SamplerInfo:
+    """One Optuna sampler the search accepts: how to make it, and what it can optimize.
 
-    if name not in SAMPLERS:
-        raise ConfigError("sampler", name, "one of: " + ", ".join(SAMPLERS)
-                          + did_you_mean(name, SAMPLERS))
-    if name == "grid":
-        return optuna.samplers.GridSampler(space.grid(), seed=seed)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
-    if n_objectives > 1:
-        raise ConfigError("sampler", name, f"'tpe', 'random', 'grid' or 'nsga2' with "
-                          f"{n_objectives} objectives ({name} optimizes one)")
-    if name == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    Example:
+        >>> from workbench.hpsearch import SAMPLERS
+        >>> SAMPLERS["nsga2"].multi_objective, SAMPLERS["cmaes"].multi_objective
+        (True, False)
+    """
+
+    name: str
+    description: str
+    make: Callable[[Any, SearchSpace, int], Any] = field(repr=False, compare=False)
+    multi_objective: bool = False
+
+
+def _gp(optuna: Any, space: SearchSpace, seed: int) -> Any:
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:  # Optuna's GPSampler needs PyTorch
@@ -226,6 +79,43 @@ def _sampler(name: str, space: SearchSpace, seed: int, n_objectives: int) -> Any
                           "(pip install torch); use 'tpe' for Bayesian optimization "
                           "without it")
     return optuna.samplers.GPSampler(seed=seed)
+
+
+#: The samplers, by name. Adding one is one entry here, plus its test; the CLI's choices, the
+#: SearchView's dropdown and the error messages read this table.
+SAMPLERS: dict[str, SamplerInfo] = {s.name: s for s in (
+    SamplerInfo("grid", "every combination of the listed values",
+                lambda o, space, seed: o.samplers.GridSampler(space.grid(), seed=seed), True),
+    SamplerInfo("random", "independent uniform draws",
+                lambda o, space, seed: o.samplers.RandomSampler(seed=seed), True),
+    SamplerInfo("tpe", "Bayesian: tree-structured Parzen estimators (multivariate)",
+                lambda o, space, seed: o.samplers.TPESampler(seed=seed, multivariate=True),
+                True),
+    SamplerInfo("gp", "Bayesian: a Gaussian process (needs PyTorch)", _gp),
+    SamplerInfo("cmaes", "evolutionary: CMA-ES",
+                lambda o, space, seed: o.samplers.CmaEsSampler(
+                    seed=seed, warn_independent_sampling=False)),
+    SamplerInfo("nsga2", "evolutionary, multi-objective: NSGA-II",
+                lambda o, space, seed: o.samplers.NSGAIISampler(seed=seed, population_size=8),
+                True),
+)}
+
+#: The objectives a search optimizes when none are given: accuracy up, packed size down.
+DEFAULT_OBJECTIVES = ("test_accuracy:max", "size_bytes_packed:min")
+
+
+def _sampler(name: str, space: SearchSpace, seed: int, n_objectives: int) -> Any:
+    import optuna
+
+    if name not in SAMPLERS:
+        raise ConfigError("sampler", name, "one of: " + ", ".join(SAMPLERS)
+                          + did_you_mean(name, SAMPLERS))
+    info = SAMPLERS[name]
+    if n_objectives > 1 and not info.multi_objective:
+        multi = [repr(n) for n, s in SAMPLERS.items() if s.multi_objective]
+        raise ConfigError("sampler", name, f"{', '.join(multi)} with {n_objectives} "
+                          f"objectives ({name} optimizes one)")
+    return info.make(optuna, space, seed)
 
 
 def _storage(url: str | None) -> Any:
@@ -289,7 +179,7 @@ class SearchResult:
         for t in self.study.trials:
             row = {"trial": t.number, "state": t.state.name,
                    "run_id": t.user_attrs.get("run_id")}
-            row.update({k: _decode(k, v) for k, v in t.params.items()})
+            row.update({k: decode(k, v) for k, v in t.params.items()})
             values = t.values or [None] * len(self.objectives)
             row.update({m: v for (m, _), v in zip(self.objectives, values, strict=True)})
             rows.append(row)
@@ -350,7 +240,7 @@ class SearchResult:
 
 def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
            space: SearchSpace | Mapping[str, Any],
-           objectives: Sequence[str] | str = ("test_accuracy:max", "size_bytes_packed:min"),
+           objectives: Sequence[str] | str = DEFAULT_OBJECTIVES,
            sampler: str = "tpe", n_trials: int = 20, timeout: float | None = None,
            storage: str | None = "sqlite:///runs/search.db", study_name: str | None = None,
            store: Any = "runs", seed: int = 0, prune: bool = True,
@@ -413,8 +303,8 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
         params = {}
         for pname, d in space.params.items():
             if isinstance(d, list):
-                params[pname] = _decode(pname, trial.suggest_categorical(
-                    pname, [_encode(v) for v in d]))
+                params[pname] = decode(pname, trial.suggest_categorical(
+                    pname, [encode(v) for v in d]))
             elif isinstance(d, IntRange):
                 params[pname] = trial.suggest_int(pname, d.low, d.high, step=d.step)
             else:
@@ -424,7 +314,9 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
         except ConfigError as e:  # an impossible combination is a failed trial, not a crash
             trial.set_user_attr("error", str(e))
             raise
-        callbacks = [_PruningCallback(trial)] if prune else []
+        from workbench.callbacks.trial_pruning import TrialPruning
+
+        callbacks = [TrialPruning(trial)] if prune else []
         try:
             result = run(cfg, store=run_store, verbose=False, callbacks=callbacks)
         except RunFailed as e:
@@ -463,24 +355,3 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
     return SearchResult(study, objs)
 
 
-def _PruningCallback(trial: Any) -> Any:
-    from workbench._tf import keras
-
-    class PruningCallback(keras.callbacks.Callback):
-        """Report val (or train) accuracy each epoch; stop the run if Optuna says prune."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.pruned: int | None = None
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            logs = logs or {}
-            value = logs.get("val_accuracy", logs.get("accuracy"))
-            if value is None:
-                return
-            trial.report(float(value), epoch)
-            if trial.should_prune():
-                self.pruned = epoch + 1
-                self.model.stop_training = True
-
-    return PruningCallback()

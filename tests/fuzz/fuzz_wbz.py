@@ -26,8 +26,7 @@ import atheris
 from workbench.exceptions import ArtifactError  # light: no TensorFlow
 
 ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("wbz_pack",
-                                              ROOT / "workbench" / "compress" / "pack.py")
+spec = importlib.util.spec_from_file_location("wbz", ROOT / "workbench" / "wbz.py")
 pack = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(pack)
 
@@ -35,9 +34,9 @@ spec.loader.exec_module(pack)
 def _repaired(data: bytes) -> bytes:
     """The same body behind a valid preamble (CRC and length fixed, codec kept), so that
     mutations reach the header and tensor decoding instead of dying at the CRC check."""
-    body = data[pack._PREAMBLE.size:]
+    body = data[pack.PREAMBLE.size:]
     codec = data[4] % 3 + 1
-    return pack._PREAMBLE.pack(pack.MAGIC, pack.FORMAT_VERSION, codec, zlib.crc32(body),
+    return pack.PREAMBLE.pack(pack.MAGIC, pack.FORMAT_VERSION, codec, zlib.crc32(body),
                                len(body)) + body
 
 
@@ -63,7 +62,7 @@ def test_one_input(data: bytes) -> None:
     _calls += 1
     if _RSS_LIMIT_MB and _calls % 256 == 0:
         _check_memory()
-    for candidate in (data, _repaired(data)) if len(data) > pack._PREAMBLE.size else (data,):
+    for candidate in (data, _repaired(data)) if len(data) > pack.PREAMBLE.size else (data,):
         try:
             pack.decode_weights(candidate, "fuzz.wbz", max_elements=1 << 22)
         except ArtifactError:

@@ -14,25 +14,19 @@ Example:
     (True, True)
 """
 
-from workbench.compress.core import (
-    PruningScheduler,
-    cluster,
-    layer_bits,
-    polynomial_sparsity,
-    prune,
-    quantize,
-    shrink,
-    strip,
-    unstructured_masks,
-    wrap,
-)
+from workbench.compress.clustering import cluster
 from workbench.compress.distill import distill, load_teacher, make_distiller
 from workbench.compress.export import evaluate_tflite, export_tflite
 from workbench.compress.pack import FORMAT_VERSION, pack, stage_sizes, unpack
 from workbench.compress.planning import LayerPlan, Settings, layer_plan
+from workbench.compress.pruning import polynomial_sparsity, prune, unstructured_masks
+from workbench.compress.pruning_scheduler import PruningScheduler
+from workbench.compress.quantization import layer_bits, quantize
 from workbench.compress.recipes import FINE_TUNE, fine_tune_config
-from workbench.compress.report import plan, size_report, telemetry
+from workbench.compress.shrink import shrink
+from workbench.compress.sizes import plan, size_report, telemetry
 from workbench.compress.whatif import WhatIf, sensitivity, suggest_layer_ratios
+from workbench.compress.wrap import strip, wrap
 
 __all__ = ["FINE_TUNE", "FORMAT_VERSION", "LayerPlan", "PruningScheduler", "Settings",
            "cluster", "distill", "evaluate_tflite", "export_tflite", "fine_tune_config",

@@ -21,47 +21,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from workbench.compress.clustering import cluster_array
 from workbench.compress.planning import LayerPlan, prune_targets
-from workbench.compress.quant import kmeans_1d, quantize_array
-
-
-def pooled_masks(kernels: Mapping[str, np.ndarray], sparsity: float, scope: str,
-                 own: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
-    """Magnitude masks: layers in ``own`` each to their own sparsity, the rest together
-    (``scope="global"``) or each (``"layer"``) to ``sparsity``.
-
-    Example:
-        >>> import numpy as np
-        >>> from workbench.compress.execute import pooled_masks
-        >>> ks = {"a": np.arange(1, 101, dtype="float32"), "b": np.ones(10, "float32")}
-        >>> m = pooled_masks(ks, 0.0, "global", {"a": 0.3})
-        >>> int((m["a"] == 0).sum()), int((m["b"] == 0).sum())
-        (30, 0)
-    """
-    from workbench.compress.core import unstructured_masks
-
-    own = own or {}
-    rest = {n: k for n, k in kernels.items() if n not in own}
-    masks = unstructured_masks(rest, sparsity, scope) if rest and sparsity > 0 else {
-        n: np.ones(k.shape, np.float32) for n, k in rest.items()}
-    for name, s in own.items():
-        if name in kernels:
-            masks[name] = unstructured_masks({name: kernels[name]}, s, "layer")[name]
-    return masks
-
-
-def cluster_array(w: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weight sharing of one kernel: ``(centroids[k], assignment, nonzero mask)``.
-
-    The kernel it stands for is ``centroids[assignment] * mask`` (zeros stay zero).
-    """
-    nz = w != 0
-    cents, assign = kmeans_1d(w[nz], k)
-    full = np.zeros(k, dtype=np.float32)
-    full[: cents.size] = cents
-    idx = np.zeros(w.shape, dtype=np.int32)
-    idx[nz] = assign
-    return full, idx, nz.astype(np.float32)
+from workbench.compress.pruning import pooled_masks
+from workbench.compress.quantizers import quantize_array
 
 
 def apply_plan(kernels: Mapping[str, np.ndarray], plans: list[LayerPlan],

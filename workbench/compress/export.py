@@ -40,8 +40,8 @@ def export_tflite(model: Any, path: str | Path | None = None, kind: str = "tflit
         raise ConfigError("representative_data", None, "a non-empty array of sample inputs for "
                           "tflite_int8 (full-integer quantization calibrates activations on it)")
     from workbench._tf import tf
-    from workbench.compress.core import strip
     from workbench.compress.layers import is_twin
+    from workbench.compress.wrap import strip
 
     if any(is_twin(layer) for layer in model.layers):
         model = strip(model)

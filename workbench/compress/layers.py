@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from workbench._tf import keras
+from workbench.compress.quantizers import quantize_array
+from workbench.exceptions import ModelError
 
 ops = keras.ops
 _PKG = "workbench"
@@ -181,8 +183,6 @@ def is_twin(layer: Any) -> bool:
 
 def effective_kernel(layer: Any) -> np.ndarray:
     """The kernel the layer computes with, as float32 numpy (masked, shared, quantized)."""
-    from workbench.compress.quant import quantize_array
-
     if not is_twin(layer):
         return np.asarray(ops.convert_to_numpy(layer.kernel), dtype=np.float32)
     if layer.wb_clusters:
@@ -197,3 +197,69 @@ def effective_kernel(layer: Any) -> np.ndarray:
     elif layer.wb_bits == 16:
         k = k.astype(np.float16).astype(np.float32)
     return k
+
+
+# --- inspecting a model's compressible layers ---
+
+def compressible_layers(model: keras.Model) -> list[Any]:
+    """The Dense / Conv1D / Conv2D / DepthwiseConv layers (stock or twins), in order."""
+    return [layer for layer in model.layers if is_compressible(layer)]
+
+
+def output_layer_names(model: keras.Model) -> set[str]:
+    """Names of layers whose output is a model output (never unit-pruned)."""
+    names = set()
+    for t in getattr(model, "outputs", None) or []:
+        hist = getattr(t, "_keras_history", None)
+        if hist is not None:
+            names.add(hist.operation.name)
+    if not names and model.layers:
+        names.add(model.layers[-1].name)
+    return names
+
+
+def kernel_array(layer: Any) -> np.ndarray:
+    """The stored kernel of a stock layer or a twin (before masks and rounding), float32."""
+    src = layer._kernel if is_twin(layer) else layer.kernel
+    return np.asarray(ops.convert_to_numpy(src), dtype=np.float32)
+
+
+def _activation_at_zero(layer: Any) -> float:
+    act = getattr(layer, "activation", None)
+    if act is None:
+        return 0.0
+    return float(ops.convert_to_numpy(act(ops.zeros((1,))))[0])
+
+
+def unit_prunable(model: keras.Model) -> dict[str, str]:
+    """Layer name -> reason it is *not* unit-prunable ('' when it is)."""
+    outputs = output_layer_names(model)
+    out = {}
+    for layer in compressible_layers(model):
+        if layer.name in outputs:
+            out[layer.name] = "output layer: its units are the classes"
+        elif isinstance(layer, keras.layers.DepthwiseConv2D | keras.layers.DepthwiseConv1D):
+            out[layer.name] = "depthwise: its channels follow the previous layer's"
+        elif _activation_at_zero(layer) != 0.0:
+            out[layer.name] = "activation(0) != 0: removed units would still emit a constant"
+        else:
+            out[layer.name] = ""
+    return out
+
+
+def require_layers(model: Any, what: str) -> list[str]:
+    """The compressible layers' names, or ModelError naming ``what`` could not be done."""
+    if not isinstance(model, keras.Model):
+        raise ModelError(f"{what}() needs a keras.Model, not {type(model).__name__}")
+    names = [layer.name for layer in compressible_layers(model)]
+    if not names:
+        raise ModelError(f"model {model.name!r} has no layer to {what}: only Dense, Conv1D, "
+                         f"Conv2D and DepthwiseConv layers are compressed; it has "
+                         + ", ".join(type(la).__name__ for la in model.layers))
+    return names
+
+
+def channel_count(layer: Any) -> int:
+    """Quantization groups of a per-channel grid: the kernel's output channels."""
+    k = layer._kernel if is_twin(layer) else layer.kernel
+    return int(np.prod([k.shape[a] for a in channel_axes(layer, len(k.shape))]))

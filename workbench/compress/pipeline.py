@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from workbench.compress import core
 from workbench.compress.execute import apply_plan
-from workbench.compress.layers import kernel_axes
+from workbench.compress.layers import compressible_layers, kernel_array, kernel_axes, require_layers
 from workbench.compress.planning import (
     LayerPlan,
     Settings,
@@ -27,7 +26,11 @@ from workbench.compress.planning import (
     prune_targets,
     widest_bits,
 )
-from workbench.compress.report import telemetry
+from workbench.compress.pruning import apply_masks
+from workbench.compress.pruning_scheduler import PruningScheduler
+from workbench.compress.shrink import shrink
+from workbench.compress.sizes import telemetry
+from workbench.compress.wrap import strip, wrap
 from workbench.config import ExperimentConfig
 from workbench.exceptions import WorkbenchError
 
@@ -67,7 +70,7 @@ class Compression:
 
     def plan(self, net: Any) -> list[LayerPlan]:
         """The per-layer plan for ``net`` (every check that can fail, before training)."""
-        core._require_layers(net, "compress")
+        require_layers(net, "compress")
         return checked_plan(net, self.settings)
 
     def prepare(self, net: Any) -> Any:
@@ -79,12 +82,12 @@ class Compression:
         wrap_prune = self.prunes and not (self.one_shot and c.prune_structure == "unstructured")
         if not wrap_prune and not self.qat:
             return net
-        wrapped = core.wrap(net, prune=c.prune_structure if wrap_prune else None,
+        wrapped = wrap(net, prune=c.prune_structure if wrap_prune else None,
                             bits=plan_bits(self.plans) if self.qat else None,
                             granularity=c.quant_granularity,
                             layers=[p.name for p in self.plans if p.compressible])
         planned = {p.name: p for p in self.plans}
-        for layer in core.compressible_layers(wrapped):
+        for layer in compressible_layers(wrapped):
             if planned[layer.name].prune is None:
                 layer.wb_prune = None  # e.g. the output layer under units pruning
         return wrapped
@@ -96,7 +99,7 @@ class Compression:
         begin = round(c.prune_begin * total_steps)
         end = max(begin + 1, round(c.prune_end * total_steps))
         _, own = prune_targets(self.plans)
-        return [core.PruningScheduler(c.prune_ratio, begin, end, schedule=c.prune_schedule,
+        return [PruningScheduler(c.prune_ratio, begin, end, schedule=c.prune_schedule,
                                       scope=c.prune_scope, structure=c.prune_structure,
                                       model=student, layer_ratios=own)]
 
@@ -112,16 +115,16 @@ class Compression:
             return net
         plans = self.plans if self.plans is not None else self.plan(net)
         if self.one_shot and self.prunes and c.prune_structure == "units":
-            core.apply_masks(net, c.prune_ratio, "layer", "units")
-        final = core.strip(net)  # stock layers holding the effective kernels; always a copy
+            apply_masks(net, c.prune_ratio, "layer", "units")
+        final = strip(net)  # stock layers holding the effective kernels; always a copy
         if self.prunes and c.prune_structure == "units":
-            final = core.shrink(final)
+            final = shrink(final)
         if c.quant_mode == "keras" and c.quant_bits is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 final.quantize("int8" if c.quant_bits == 8 else "int4")
             return final
-        kernels = {la.name: core._kernel_np(la) for la in core.compressible_layers(final)}
+        kernels = {la.name: kernel_array(la) for la in compressible_layers(final)}
         prune_now = self.one_shot and self.prunes and c.prune_structure == "unstructured"
         new = apply_plan(kernels, plans, kernel_axes(final, c.quant_granularity),
                          prune=prune_now, ptq=c.quant_mode == "ptq")

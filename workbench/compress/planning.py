@@ -146,8 +146,7 @@ def layer_plan(model: keras.Model, settings: Settings | ExperimentConfig) -> lis
     Raises ConfigError for a per-layer override naming no compressible layer (with a
     did-you-mean) and ModelError when ``units`` pruning finds no layer that can lose units.
     """
-    from workbench.compress.core import unit_prunable
-    from workbench.compress.layers import is_compressible
+    from workbench.compress.layers import is_compressible, unit_prunable
 
     s = settings if isinstance(settings, Settings) else Settings.from_config(settings)
     layers = [la for la in model.layers if la.weights]

@@ -13,12 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.config import ExperimentConfig
+from workbench.training.optimizers import OPTIMIZERS
 
-#: Optimizers the recipe's ``lr_factor`` was measured with (Adam's family); the others, whose
-#: recommended rates are already large (sgd 0.1), fine-tune at the source's own rate.
-SCALED_OPTIMIZERS = ("adam", "adamw", "nadam", "adamax", "rmsprop")
-
-#: The fine-tuning recipe: settings of the run, and ``lr_factor`` times the source's rate.
+#: The fine-tuning recipe: settings of the run, and ``lr_factor`` times the source's rate
+#: (for the adaptive optimizers it was measured with; the others keep the source's rate).
 FINE_TUNE: dict[str, Any] = {"lr_factor": 10.0, "lr_schedule": "cosine", "warmup_epochs": 0,
                              "prune_schedule": "constant", "prune_begin": 0.0,
                              "distill_alpha": 0.3, "distill_temperature": 2.0}
@@ -41,7 +39,9 @@ def fine_tune_config(source: ExperimentConfig, source_run: str, epochs: int,
         (0.01, 'qat', 'runs/dense')
     """
     recipe = dict(FINE_TUNE)
-    factor = recipe.pop("lr_factor") if source.optimizer in SCALED_OPTIMIZERS else 1.0
+    factor = recipe.pop("lr_factor")
+    if not OPTIMIZERS[source.optimizer].adaptive:
+        factor = 1.0  # measured with Adam's family; sgd's recommended 0.1 is already large
     bits = settings.get("quant_bits", source.quant_bits)
     conv = settings.get("quant_bits_conv", source.quant_bits_conv)
     qat = bits not in (None, 16) and conv != 16

@@ -115,9 +115,10 @@ class WhatIf:
 
     # --- the cache: everything that does not change between questions ---
     def _init_model(self, model: keras.Model) -> None:
-        from workbench.compress.core import _require_layers, strip
+        from workbench.compress.layers import require_layers
+        from workbench.compress.wrap import strip
 
-        _require_layers(model, "compress")
+        require_layers(model, "compress")
         from workbench.compress.layers import is_twin
 
         if any(is_twin(la) for la in model.layers):

@@ -48,7 +48,7 @@ from workbench.teach._landscape import (
     random_directions,
     weight_snapshots,
 )
-from workbench.teach._playground import FEATURES, Playground, PlaygroundView
+from workbench.teach.playground import FEATURES, Playground, PlaygroundView
 
 __all__ = ["BATCHES", "FEATURES", "FORMULAS", "OPTIMIZERS", "SURFACES", "Landscape",
            "Playground", "PlaygroundView", "Surface", "Trajectory", "accuracy_bits_figure",

@@ -17,15 +17,18 @@ from workbench.figures import PALETTE
 
 def kernels(model: Any) -> dict[str, np.ndarray]:
     """The Dense/Conv kernels of ``model`` by layer name (what compression touches)."""
-    from workbench.compress.core import _kernel_np, compressible_layers
+    from workbench.compress.layers import compressible_layers, kernel_array
 
-    return {lay.name: _kernel_np(lay) for lay in compressible_layers(model)}
+    return {lay.name: kernel_array(lay) for lay in compressible_layers(model)}
 
 
 def _check_bits_list(bits: Sequence[int]) -> list[int]:
+    from workbench.config import QUANT_BITS
+
+    grids = [b for b in QUANT_BITS if b < 16]  # integer grids; 16 is float16
     out = list(bits)
-    if not out or any(not isinstance(b, int) or not 2 <= b <= 8 for b in out):
-        raise ConfigError("bits", bits, "a list of bit-widths from 2 to 8")
+    if not out or any(not isinstance(b, int) or b not in grids for b in out):
+        raise ConfigError("bits", bits, f"a list of bit-widths from {grids[0]} to {grids[-1]}")
     return out
 
 
@@ -44,7 +47,7 @@ def quant_histogram(weights: np.ndarray, bits: Sequence[int] = (8, 4, 2),
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from workbench.compress.quant import tensor_grid
+    from workbench.compress.quantizers import tensor_grid
 
     bits = _check_bits_list(bits)
     w = np.asarray(weights, dtype="float32").ravel()
@@ -90,15 +93,14 @@ def quantization_errors(model: Any, bits: Sequence[int] = (8, 4, 2),
     """
     import pandas as pd
 
-    from workbench.compress.core import _kernel_np, compressible_layers
-    from workbench.compress.layers import quant_axes
-    from workbench.compress.quant import quantize_array
+    from workbench.compress.layers import compressible_layers, kernel_array, quant_axes
+    from workbench.compress.quantizers import quantize_array
 
     if granularity not in ("per_tensor", "per_channel"):
         raise ConfigError("granularity", granularity, "one of: per_tensor, per_channel")
     rows = []
     for lay in compressible_layers(model):
-        w = _kernel_np(lay)
+        w = kernel_array(lay)
         axes = None if granularity == "per_tensor" else quant_axes(lay, w.ndim)
         for b in _check_bits_list(bits):
             q = quantize_array(w, b, axes)
@@ -161,9 +163,9 @@ def accuracy_bits_figure(table: Any, title: str = "test accuracy against bit-wid
 
 def prune_threshold(model: Any, ratio: float) -> float:
     """The global magnitude below which ``ratio`` of the kernels' weights fall."""
-    from workbench.compress.core import _check_ratio
+    from workbench.config import FIELDS
 
-    _check_ratio(ratio)
+    FIELDS["prune_ratio"].check(ratio)
     mags = np.abs(np.concatenate([k.ravel() for k in kernels(model).values()]))
     return float(np.quantile(mags, ratio)) if ratio > 0 else 0.0
 

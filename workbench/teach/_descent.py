@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from workbench.exceptions import ConfigError
+from workbench.fields import FieldSpec
 from workbench.figures import PALETTE
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -100,6 +101,38 @@ SURFACES: dict[str, Surface] = {s.name: s for s in (
 )}
 
 
+def _spec(name: str, kind: str, default: Any, help: str, **kw: Any) -> FieldSpec:
+    return FieldSpec(name, kind, default, help, "descent", **kw)
+
+
+#: The settings of :func:`descend` and of the explorer, checked and rendered like config fields.
+DESCENT_FIELDS: dict[str, FieldSpec] = {s.name: s for s in (
+    _spec("surface", "str", "rosenbrock", "The loss surface.", choices=tuple(SURFACES),
+          label="surface"),
+    _spec("optimizer", "str", "sgd", "A Keras optimizer, by its workbench name.",
+          choices=OPTIMIZERS, label="optimizer"),
+    _spec("optimizers", "str_list", ("sgd", "momentum", "adam"), "The optimizers compared.",
+          choices=OPTIMIZERS, label="optimizers"),
+    _spec("learning_rate", "float", 1e-3, "alpha (alpha_0 with the inverse_sqrt schedule).",
+          low=0.0, low_open=True, log=True, widget_max=1.0, label="learning rate"),
+    _spec("momentum", "float", 0.9, "mu, for momentum and nesterov.", low=0.0, high=1.0,
+          high_open=True, widget_max=0.99, label="momentum μ"),
+    _spec("schedule", "str", "constant", "constant, or alpha_0 / (sqrt(t) + d).",
+          choices=SCHEDULES, label="schedule"),
+    _spec("batch", "str", "full", "The gradient: exact, of a mini-batch, or of one example.",
+          choices=BATCHES, label="batch"),
+    _spec("steps", "int", 200, "Number of updates.", low=1, high=100_000, widget_max=3000,
+          label="steps"),
+    _spec("batch_size", "int", 8, "Examples per mini-batch.", low=1, label="batch size"),
+    _spec("n_examples", "int", 64, "Examples behind the gradient noise.", low=1,
+          label="examples"),
+    _spec("decay_d", "float", 1.0, "d of the inverse_sqrt schedule.", low=0.0, low_open=True,
+          label="d"),
+    _spec("noise", "float", None, "Per-example gradient noise (None: the surface's own).",
+          low=0.0, optional=True, label="noise"),
+)}
+
+
 @dataclass
 class Trajectory:
     """The path of one optimizer on one surface.
@@ -136,9 +169,7 @@ def surface(name: str | Surface) -> Surface:
     """A surface by name (``bowl``, ``rosenbrock``, ``saddle``, ``himmelblau``)."""
     if isinstance(name, Surface):
         return name
-    if name not in SURFACES:
-        raise ConfigError("surface", name, "one of: " + ", ".join(SURFACES))
-    return SURFACES[name]
+    return SURFACES[DESCENT_FIELDS["surface"].check(name)]
 
 
 def _inverse_sqrt(alpha0: float, d: float) -> Any:
@@ -205,31 +236,15 @@ def descend(surface_name: str | Surface = "rosenbrock", optimizer: str = "sgd",
     from workbench.training.optimizers import build_optimizer
 
     surf = surface(surface_name)
-    if optimizer not in OPTIMIZERS:
-        raise ConfigError("optimizer", optimizer, "one of: " + ", ".join(OPTIMIZERS))
-    if batch not in BATCHES:
-        raise ConfigError("batch", batch, "one of: " + ", ".join(BATCHES))
-    if schedule not in SCHEDULES:
-        raise ConfigError("schedule", schedule, "one of: " + ", ".join(SCHEDULES))
-    if not isinstance(steps, int) or not 1 <= steps <= 100_000:
-        raise ConfigError("steps", steps, "an integer from 1 to 100000")
-    if not (isinstance(learning_rate, int | float) and math.isfinite(learning_rate)
-            and learning_rate > 0):
-        raise ConfigError("learning_rate", learning_rate, "a positive number")
-    if not 0.0 <= momentum < 1.0:
-        raise ConfigError("momentum", momentum, "a number in [0, 1)")
-    if not (isinstance(batch_size, int) and batch_size >= 1):
-        raise ConfigError("batch_size", batch_size, "a positive integer")
-    if not (isinstance(n_examples, int) and n_examples >= 1):
-        raise ConfigError("n_examples", n_examples, "a positive integer")
-    if decay_d <= 0:
-        raise ConfigError("decay_d", decay_d, "a positive number")
+    given = {"optimizer": optimizer, "batch": batch, "schedule": schedule, "steps": steps,
+             "learning_rate": learning_rate, "momentum": momentum, "batch_size": batch_size,
+             "n_examples": n_examples, "decay_d": decay_d, "noise": noise}
+    for name, value in given.items():
+        DESCENT_FIELDS[name].check(value)
     w0 = surf.start if start is None else tuple(start)
     if len(w0) != 2 or not all(isinstance(v, int | float) and math.isfinite(v) for v in w0):
         raise ConfigError("start", start, "two finite numbers (x, y)")
     noise = surf.noise if noise is None else float(noise)
-    if noise < 0:
-        raise ConfigError("noise", noise, "a number >= 0")
 
     from workbench._tf import keras, tf
 

@@ -7,16 +7,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.exceptions import WorkbenchError
+from workbench.fields import FieldSpec
 from workbench.teach._descent import (
-    BATCHES,
+    DESCENT_FIELDS,
     FORMULAS,
-    OPTIMIZERS,
     SURFACES,
+    Surface,
     descend,
     loss_figure,
     surface,
     trajectory_figure,
 )
+
+
+def _start_specs(surf: Surface) -> dict[str, FieldSpec]:
+    """The start point's two sliders, bounded by the surface's window."""
+    return {f"{axis}0": FieldSpec(f"{axis}0", "float", start, f"Start {axis}.", "descent",
+                                  low=lo, high=hi, label=f"start {axis}")
+            for axis, start, (lo, hi) in (("x", surf.start[0], surf.x_range),
+                                          ("y", surf.start[1], surf.y_range))}
 
 
 class DescentExplorer:
@@ -35,48 +44,33 @@ class DescentExplorer:
         import ipywidgets as W
         import plotly.graph_objects as go
 
+        from workbench.widgets.controls import make_control
+        from workbench.widgets.jobs import guarded
+
         surf = surface(surface_name)
-        opts = list(optimizers)
-        descend_check = [o for o in opts if o not in OPTIMIZERS]
-        if descend_check:
-            descend(surf, descend_check[0])  # raises the ConfigError naming the choices
-        style, lay = {"description_width": "100px"}, W.Layout(width="330px")
+        opts = DESCENT_FIELDS["optimizers"].check(list(optimizers))
+        style, lay = {"description_width": "100px"}, {"width": "330px"}
+        values = {"surface": surf.name, "optimizers": opts, "learning_rate": learning_rate,
+                  "momentum": 0.9, "schedule": "constant", "batch": "full", "steps": steps}
+        for name, value in values.items():
+            DESCENT_FIELDS[name].check(value)
+        specs = {**{n: DESCENT_FIELDS[n] for n in values}, **_start_specs(surf)}
+        values.update(x0=surf.start[0], y0=surf.start[1])
         self.controls: dict[str, Any] = {
-            "surface": W.Dropdown(options=list(SURFACES), value=surf.name,
-                                  description="surface"),
-            "optimizers": W.SelectMultiple(options=OPTIMIZERS, value=tuple(opts), rows=6,
-                                           description="optimizers"),
-            "learning_rate": W.FloatLogSlider(value=learning_rate, min=-5, max=0, step=0.05,
-                                              description="learning rate",
-                                              readout_format=".5f"),
-            "momentum": W.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01,
-                                      description="momentum μ"),
-            "schedule": W.ToggleButtons(options=["constant", "inverse_sqrt"],
-                                        value="constant", description="schedule"),
-            "batch": W.ToggleButtons(options=BATCHES, value="full", description="batch"),
-            "steps": W.IntSlider(value=steps, min=10, max=3000, step=10, description="steps"),
-            "x0": W.FloatSlider(value=surf.start[0], min=surf.x_range[0], max=surf.x_range[1],
-                                step=0.05, description="start x"),
-            "y0": W.FloatSlider(value=surf.start[1], min=surf.y_range[0], max=surf.y_range[1],
-                                step=0.05, description="start y"),
-        }
-        for w in self.controls.values():
-            w.style, w.layout = style, lay
-            if hasattr(w, "continuous_update"):
-                w.continuous_update = False
-        for key in ("schedule", "batch"):
-            self.controls[key].style = {"description_width": "100px", "button_width": "72px"}
+            name: make_control(spec, values[name], style=style, layout=lay)
+            for name, spec in specs.items()}
         self._quiet = False
-        self.controls["surface"].observe(self._new_surface, names="value")
+        self.errors = W.Output()  # what a handler raises past its own checks, never lost
+        self.controls["surface"].observe(guarded(self.errors, self._new_surface), names="value")
         for k, w in self.controls.items():
             if k != "surface":
-                w.observe(self._changed, names="value")
+                w.observe(guarded(self.errors, self._changed), names="value")
         self.paths: dict[str, Any] = {}
         self.map = go.FigureWidget()
         self.losses = go.FigureWidget()
         self.formulas = W.HTMLMath()
         self.status = W.HTML()
-        self.widget = W.HBox([W.VBox([*self.controls.values(), self.status]),
+        self.widget = W.HBox([W.VBox([*self.controls.values(), self.status, self.errors]),
                               W.VBox([self.map, self.losses, self.formulas])])
         self.update()
 

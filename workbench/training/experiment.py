@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from workbench.data import Dataset, from_arrays, load_dataset
 from workbench.exceptions import ConfigError, ModelError, RunFailed, WorkbenchError
 from workbench.runs import RunResult, RunStore
 from workbench.training.schedules import effective_batch_size, keras_schedule, steps_per_epoch
+
+if TYPE_CHECKING:
+    from workbench.callbacks.stop import StopFlag
 
 DEFAULT_STORE = "runs"
 EVAL_BATCH_SIZE = 1024
@@ -128,7 +131,7 @@ def _build_model(cfg: ExperimentConfig, model: Any, ds: Dataset) -> Any:
     from workbench.architectures import build_model, check_user_model
 
     if model is None:
-        return build_model(cfg.model, ds.input_shape, ds.num_classes, cfg)
+        return build_model(cfg.model, ds.input_shape, ds.num_classes, **cfg.model_options)
     from workbench._tf import keras
 
     if isinstance(model, keras.Model):
@@ -186,7 +189,7 @@ def _finite_or_none(v: Any) -> Any:
 def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         data: Any = None, model: Any = None, callbacks: Iterable[Any] = (),
         store: RunStore | str | Path | bool | None = None, sinks: Iterable[Any] = (),
-        verbose: bool = True, stop: threading.Event | None = None) -> RunResult:
+        verbose: bool = True, stop: threading.Event | StopFlag | None = None) -> RunResult:
     """Run one experiment: train ``cfg``'s model on its data, evaluate, record.
 
     Args:
@@ -198,8 +201,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         store: a RunStore or folder; None = ``./runs``; False = record nothing.
         sinks: extra metric sinks (e.g. ``wb.widgets.LivePlot()``).
         verbose: print one line per epoch.
-        stop: a ``threading.Event``; setting it stops training when the running call (of
-            ``steps_per_execution`` batches) returns.
+        stop: a ``threading.Event`` or a :class:`workbench.callbacks.StopFlag`; setting it
+            stops training when the running call (of ``steps_per_execution`` batches) returns.
 
     Returns:
         A RunResult whose ``status`` is ``completed``, ``stopped`` (a stop request or Ctrl-C)
@@ -298,7 +301,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
                           auto_end=False, extras=compression.extras(net),
                           start_info={"config": cfg.to_dict(), "steps_per_epoch": spe})
     guard = DivergenceGuard()
-    stop_flag = StopFlag(stop)
+    stop_flag = stop if isinstance(stop, StopFlag) else StopFlag(stop)
     # the stop flag after the stream: a stop asked by a sink acts at the end of this call
     fit_callbacks = [*pruning, guard, stream, stop_flag, *user_callbacks]
     if cfg.lr_schedule == "plateau":

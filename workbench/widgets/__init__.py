@@ -9,9 +9,11 @@ Example:
     >>> #     wb.callbacks.MetricStream(sinks=[plot])])
 """
 
+from workbench.widgets.compare import CompareView, compare
 from workbench.widgets.compress_view import CompressView
 from workbench.widgets.liveplot import BoundedSeries, LivePlot
-from workbench.widgets.panel import CompareView, ControlPanel, SearchView, compare
+from workbench.widgets.panel import ControlPanel
+from workbench.widgets.search_view import SearchView
 
 __all__ = ["BoundedSeries", "CompareView", "CompressView", "ControlPanel", "LivePlot",
            "SearchView", "compare"]

@@ -12,21 +12,33 @@ from typing import Any
 
 import ipywidgets as W
 
-from workbench.config import FieldSpec
+from workbench.fields import FieldSpec
 
 _STYLE = {"description_width": "150px"}
+# px: the panel's charts. A FigureWidget drawn before JupyterLab attaches it cannot measure its
+# box and takes 700 px, which a 1000 px window cuts off; 560 fits the output area there.
+CHART_WIDTH = 560
 _LAYOUT = {"width": "440px"}
 
 
-def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = None
+def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = None, *,
+                 style: dict[str, str] | None = None, layout: dict[str, str] | None = None
                  ) -> W.Widget:
-    """The widget for one config field: dropdown, slider, log slider, checkbox or text.
+    """The widget for one field: dropdown, slider, log slider, checkbox, multi-select or text.
 
     ``suggestions`` turns a free-text field into a combobox offering them (e.g. the store's
-    completed runs for ``init_from``); any other text stays allowed.
+    completed runs for ``init_from``); any other text stays allowed. ``style`` and ``layout``
+    size it (default: the panel's 150 px labels on 440 px controls).
+
+    Example:
+        >>> from workbench.config import FIELDS
+        >>> from workbench.widgets.controls import make_control, read_control
+        >>> w = make_control(FIELDS["optimizer"], "adam")
+        >>> type(w).__name__, read_control(FIELDS["optimizer"], w)
+        ('Dropdown', 'adam')
     """
-    kw: dict[str, Any] = {"description": spec.label or spec.name, "style": _STYLE,
-                          "layout": W.Layout(**_LAYOUT)}
+    kw: dict[str, Any] = {"description": spec.label or spec.name, "style": style or _STYLE,
+                          "layout": W.Layout(**(layout or _LAYOUT))}
     tip = f"{spec.name}: {spec.help}"  # the identifier (CLI flag, notebook parameter) on hover
     if suggestions is not None and spec.kind == "str" and spec.choices is None:
         w: W.Widget = W.Combobox(value="" if value is None else str(value),
@@ -49,7 +61,7 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
     elif spec.kind == "float" and spec.log:
         lo = spec.low if spec.low and spec.low > 0 else 1e-5
         w = W.FloatLogSlider(value=value, base=10, min=math.log10(lo),
-                             max=math.log10(spec.high or 10.0), step=0.05,
+                             max=math.log10(spec.widget_max or spec.high or 10.0), step=0.05,
                              readout_format=".2e", continuous_update=False, **kw)
     elif spec.kind in ("int", "float") and not spec.optional and spec.low is not None and (
             spec.widget_max is not None or spec.high is not None):

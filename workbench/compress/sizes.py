@@ -10,7 +10,7 @@ import pandas as pd
 
 from workbench._tf import keras
 from workbench.compress.layers import effective_kernel, is_compressible, is_twin, quant_axes
-from workbench.compress.quant import distinct_per_group
+from workbench.compress.quantizers import distinct_per_group
 
 ops = keras.ops
 
@@ -26,14 +26,14 @@ def _bits_of(layer: Any, kernel: np.ndarray, axes: tuple[int, ...] | None,
         return max(1, math.ceil(math.log2(layer.wb_clusters)))
     if distinct > 256:
         return 32
-    from workbench.compress.pack import _find_grid
+    from workbench.compress.pack import find_grid
 
     keep = [a for a in range(kernel.ndim) if a not in (axes or ())] if axes else []
     rows = (np.moveaxis(kernel, keep, list(range(len(keep)))).reshape(
         int(np.prod([kernel.shape[a] for a in keep])), -1) if keep else kernel.reshape(1, -1))
     levels = 0
     for row in rows:
-        grid = _find_grid(row)
+        grid = find_grid(row)
         if grid is None:
             levels = distinct
             break
@@ -57,8 +57,9 @@ def size_report(model: keras.Model, codec: str = "lzma") -> pd.DataFrame:
         >>> int(C.size_report(m).loc["d", "params"])
         144
     """
-    from workbench.compress.core import strip
-    from workbench.compress.pack import _compress, encode
+    from workbench.compress.pack import encode
+    from workbench.compress.wrap import strip
+    from workbench.wbz import compress_body
 
     data, entries = encode(model, codec)
     blob = _blob_of(data)  # once, not once per layer
@@ -81,7 +82,7 @@ def size_report(model: keras.Model, codec: str = "lzma") -> pd.DataFrame:
         else:
             distinct = int(max((np.unique(v).size for v in values), default=0))
             bits = 32
-        packed = len(_compress(_layer_streams(blob, entries, layer.name), codec))
+        packed = len(compress_body(_layer_streams(blob, entries, layer.name), codec))
         rows.append({"layer": layer.name, "type": type(plain_layer).__name__, "params": params,
                      "nonzeros": nonzeros, "sparsity": 1 - nonzeros / params if params else 0.0,
                      "bits": bits, "distinct_values": distinct, "bytes_float32": params * 4,
@@ -99,9 +100,9 @@ def size_report(model: keras.Model, codec: str = "lzma") -> pd.DataFrame:
 
 def _blob_of(data: bytes) -> bytes:
     """The data streams of ``.wbz`` bytes (decompressed body after its JSON header)."""
-    from workbench.compress.pack import _PREAMBLE, _decompress
+    from workbench.wbz import PREAMBLE, decompress_body
 
-    raw = _decompress(data[_PREAMBLE.size:], data[4])
+    raw = decompress_body(data[PREAMBLE.size:], data[4])
     (hlen,) = np.frombuffer(raw[:4], dtype="<u4")
     return raw[4 + int(hlen):]
 

@@ -1,0 +1,324 @@
+"""Sweeps: a grid of parameter sets, run on a local pool or a Dask cluster, collected."""
+
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import math
+import os
+import signal
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from workbench.exceptions import ConfigError
+from workbench.notebooks.execute import (
+    ASSETS_DIR,
+    RESULTS_FILE,
+    STATUS_FILE,
+    execute,
+)
+from workbench.notebooks.params import check_parameters, notebook_parameters, param_hash
+from workbench.runs import atomic_write_json
+
+
+def expand_grid(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
+    """Every combination of a grid, in order.
+
+    Example:
+        >>> from workbench.notebooks import expand_grid
+        >>> expand_grid({"prune_ratio": [0, 0.5], "quant_bits": [8, 4]})[1]
+        {'prune_ratio': 0, 'quant_bits': 4}
+    """
+    names = list(grid)
+    values = [list(v) if isinstance(v, list | tuple) else [v] for v in grid.values()]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+_WORKER = {"busy": False, "interrupted": False}
+
+
+def _worker_init() -> None:
+    """Local pool workers: Ctrl-C interrupts the run in progress, and the worker then starts
+    no other (an idle worker just notes it, instead of dying with a traceback)."""
+    def on_sigint(signum: int, frame: Any) -> None:
+        _WORKER["interrupted"] = True
+        if _WORKER["busy"]:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    import logging
+
+    from workbench._env import verbose
+
+    if not verbose():  # an interrupted run's unretrieved nbclient task, collected later
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
+def _run_one(task: tuple[str, dict[str, Any], str, float | None]) -> dict[str, Any]:
+    """Worker entry point (a separate process): run one notebook, return a summary row."""
+    path, params, out, timeout = task
+    if _WORKER["interrupted"]:
+        row = {"status": "cancelled", "error": "the sweep was interrupted (Ctrl-C) before this "
+               "run started; --resume runs it", "cell": None, "seconds": None}
+        atomic_write_json(Path(out) / STATUS_FILE, row)
+        return row
+    _WORKER["busy"] = True
+    try:
+        r = execute(Path(path), params, Path(out), "python3", timeout, True,
+                     Path(out).parent / ASSETS_DIR)
+        return {"status": r.status, "error": r.error, "cell": r.cell, "seconds": r.seconds}
+    except Exception as e:  # never let a worker die silently
+        return {"status": "failed", "error": f"{type(e).__name__}: {e}",
+                "cell": None, "seconds": 0.0, "traceback": traceback.format_exc()}
+    finally:
+        _WORKER["busy"] = False
+
+
+def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
+          output_dir: str | Path = "sweeps/sweep", *, runs: list[dict[str, Any]] | None = None,
+          workers: int = 2, executor: str = "local", scheduler: str | None = None,
+          resume: bool = True, timeout: float | None = None, progress: bool = True) -> Any:
+    """Run a notebook for every parameter combination, in parallel; return the results table.
+
+    Args:
+        notebook: the parameterized notebook.
+        grid: ``{name: [values]}``; every combination runs. Or give ``runs``, a list of dicts.
+        output_dir: one sub-folder per run, named by :func:`param_hash` of its parameters, and
+            ``results.csv`` (one row per run: parameters, status, the notebook's results).
+        workers: parallel notebooks (worker processes, or Dask workers of a LocalCluster).
+        executor: ``local`` (a process pool) or ``dask`` (``scheduler="tcp://host:8786"``, or a
+            LocalCluster of ``workers`` processes on 127.0.0.1 when None).
+        resume: skip runs already completed in ``output_dir``; rerun failed or missing ones.
+
+    A failing run does not stop the others: it is listed with its cell and error and its
+    annotated notebook is kept. Ctrl-C stops the sweep and keeps what completed.
+
+    Example:
+        >>> import workbench as wb
+        >>> df = wb.sweep("notebooks/05_compression_pipeline.ipynb",
+        ...               {"prune_ratio": [0, 0.5, 0.9], "quant_bits": [8, 4]},
+        ...               "sweeps/demo", workers=2)                            # doctest: +SKIP
+    """
+    import pandas as pd
+
+    if executor not in ("local", "dask"):
+        raise ConfigError("executor", executor, "one of: local, dask")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError("workers", workers, "an integer >= 1")
+    if (grid is None) == (runs is None):
+        raise ConfigError("grid", grid, "a grid {name: [values]} or runs=[{...}], not both "
+                          "or neither")
+    param_sets = expand_grid(grid) if grid is not None else [dict(r) for r in runs or []]
+    if not param_sets:
+        raise ConfigError("grid", grid, "a grid with at least one value per name")
+    nb_path = Path(notebook).resolve()
+    declared = notebook_parameters(nb_path)
+    checked = [check_parameters(nb_path, p) for p in param_sets]  # all before any kernel
+    root = Path(output_dir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    tasks, skipped = [], 0
+    for params in checked:
+        run_dir = root / param_hash(params)
+        run_dir.mkdir(exist_ok=True)
+        full = dict(params)
+        if "output_dir" in declared:
+            full["output_dir"] = str(run_dir)
+        atomic_write_json(run_dir / "params.json", params)
+        if resume and _status_of(run_dir) == "completed":
+            skipped += 1
+            continue
+        (run_dir / STATUS_FILE).unlink(missing_ok=True)
+        tasks.append((str(nb_path), full, str(run_dir), timeout))
+    interrupted = False
+    try:
+        if tasks:
+            runner = _run_dask if executor == "dask" else _run_local
+            runner(tasks, workers, scheduler, progress, skipped, len(checked))
+    except KeyboardInterrupt:
+        interrupted = True
+        for _, _, out, _ in tasks:  # runs that never started (or never recorded an end)
+            if _status_of(Path(out)) == "missing":
+                atomic_write_json(Path(out) / STATUS_FILE, {
+                    "status": "cancelled", "error": "the sweep was interrupted (Ctrl-C) "
+                    "before this run ended; --resume runs it", "cell": None, "seconds": None})
+    df = collect(root, [param_hash(p) for p in checked])
+    df.to_csv(root / "results.csv", index=False)
+    failed = df[df["status"] != "completed"] if len(df) else df
+    if progress and len(failed):
+        print(f"{len(failed)} of {len(df)} runs did not complete:")
+        for _, row in failed.iterrows():
+            where = f" (cell {int(row['cell'])})" if pd.notna(row.get("cell")) else ""
+            print(f"  {row['run']}: {row['status']}{where}: {row.get('error') or ''}")
+    if interrupted:
+        raise KeyboardInterrupt(f"sweep interrupted; completed runs are kept in {root}")
+    return df
+
+
+def _status_of(run_dir: Path) -> str:
+    try:
+        return json.loads((run_dir / STATUS_FILE).read_text())["status"]
+    except (OSError, ValueError, KeyError):
+        return "missing"
+
+
+def _bar(total: int, initial: int, progress: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not progress, unit="run",
+                desc="sweep", smoothing=0)
+
+
+def _run_local(tasks: list[Any], workers: int, scheduler: str | None, progress: bool,
+               done: int, total: int) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = mp.get_context("spawn")  # a clean interpreter per worker (no inherited TF state)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
+                               initializer=_worker_init)
+    bar = _bar(total, done, progress)
+    futures = []
+    try:
+        with _main_not_reimported():  # the workers are started by the first submits
+            futures = [pool.submit(_run_one, t) for t in tasks]
+        for f in as_completed(futures):
+            row = f.result()
+            bar.update(1)
+            bar.set_postfix_str(row["status"])
+    except KeyboardInterrupt:
+        _stop_pool(pool, futures)
+        raise
+    finally:
+        bar.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Start worker processes without re-running the caller's script in each of them.
+
+    A spawned worker re-imports ``__main__`` from its file unless the script guards its code
+    with ``if __name__ == "__main__":``; an unguarded script that calls ``wb.sweep`` would
+    re-run in every worker (and fail with ``BrokenProcessPool``). The workers need nothing
+    from ``__main__`` (they run :func:`_run_one` on plain data), so while they start, the main
+    module does not say where it came from.
+    """
+    import sys
+
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__")
+             if main is not None and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            if "__spec__" in saved:
+                main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
+def _stop_pool(pool: Any, futures: list[Any], grace: float = 20.0) -> None:
+    """Ctrl-C: cancel the queued runs, interrupt the running ones, end the workers.
+
+    A terminal's Ctrl-C reaches the workers and their kernels already; a SIGINT sent to this
+    process alone (``kill -INT``) does not, so each worker gets one. A worker then records its
+    run as ``interrupted`` and returns; after ``grace`` seconds the rest are terminated.
+    """
+    from concurrent.futures import wait
+
+    running = [f for f in futures if not f.cancel()]
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for p in processes:
+        if p.is_alive() and p.pid is not None:
+            try:
+                os.kill(p.pid, signal.SIGINT)
+            except OSError:
+                pass
+    while True:  # a second Ctrl-C must not skip ending the workers
+        try:
+            wait(running, timeout=grace)
+            break
+        except KeyboardInterrupt:
+            grace = 0.0
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+
+
+def _run_dask(tasks: list[Any], workers: int, scheduler: str | None, progress: bool,
+              done: int, total: int) -> None:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        with _main_not_reimported():
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout=10)
+        except Exception as e:
+            raise ConfigError("scheduler", scheduler, f"the address of a reachable Dask "
+                              f"scheduler ({type(e).__name__}: {e})") from None
+    bar = _bar(total, done, progress)
+    try:
+        futures = client.map(_run_one, tasks, pure=False)
+        for f in as_completed(futures):
+            row = f.result()
+            bar.update(1)
+            bar.set_postfix_str(row["status"])
+    finally:
+        bar.close()
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def collect(output_dir: str | Path, runs: list[str] | None = None) -> Any:
+    """Gather a sweep folder's runs into a DataFrame: parameters, status, results."""
+    import pandas as pd
+
+    root = Path(output_dir)
+    names = runs if runs is not None else sorted(
+        p.name for p in root.iterdir() if (p / "params.json").exists())
+    from workbench.runs import read_json_checked
+
+    rows = []
+    for name in names:
+        d = root / name
+        params, why = read_json_checked(d / "params.json")
+        if not isinstance(params, dict):
+            params, problems = {}, [why or "params.json: not a mapping"]
+        else:
+            problems = []
+        status, why = read_json_checked(d / STATUS_FILE)
+        if why or (status is not None and not isinstance(status, dict)):
+            problems.append(why or f"{STATUS_FILE}: not a mapping")
+        status = status if isinstance(status, dict) else {"status": "missing"}
+        results, why = read_json_checked(d / RESULTS_FILE)
+        if why or (results is not None and not isinstance(results, dict)):
+            problems.append(why or f"{RESULTS_FILE}: not a mapping")
+        results = results if isinstance(results, dict) else {}
+        if problems:
+            status = {**status, "status": "unreadable", "error": "; ".join(problems)}
+        row = {"run": name, **{k: _cell(v) for k, v in params.items()},
+               "status": status.get("status"), "error": status.get("error"),
+               "cell": status.get("cell"), "seconds": status.get("seconds")}
+        row.update({k: _cell(v) for k, v in results.items() if k not in row})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, list | dict):
+        return json.dumps(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
