@@ -48,13 +48,9 @@ def test_environment_yml_mirrors_pyproject():
     assert "python=3.11" in env["dependencies"]
 
 
-def test_pins_what_matters():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert "tensorflow-cpu==2.21.0" in deps
-    assert any(d.startswith("keras>=3.15") for d in deps)
-
-
 def test_every_cli_command_has_help():
-    for cmd in ("train", "runs", "datasets", "models"):
+    from workbench.cli import _COMMANDS
+
+    for cmd in _COMMANDS:
         r = run_cli(cmd, "--help")
-        assert r.returncode == 0 and "usage: workbench" in r.stdout, cmd
+        assert r.returncode == 0 and f"usage: workbench {cmd}" in r.stdout, cmd

@@ -28,7 +28,6 @@ def test_notebook_parameters_are_the_config_fields():
     assert {k: v for k, v in params.items() if k != "autorun"} == default
 
 
-@pytest.mark.keras
 def test_controls_are_generated_from_field_metadata(tmp_path):
     panel = wb.widgets.ControlPanel(store=tmp_path / "runs")
     assert set(panel.controls) == set(FIELDS)
@@ -46,7 +45,6 @@ def test_controls_are_generated_from_field_metadata(tmp_path):
     assert panel.config.learning_rate == pytest.approx(0.02)
 
 
-@pytest.mark.keras
 def test_invalid_input_is_shown_and_disables_run(tmp_path):
     panel = wb.widgets.ControlPanel(store=tmp_path / "runs")
     before = panel.config
@@ -63,7 +61,6 @@ def test_invalid_input_is_shown_and_disables_run(tmp_path):
     assert panel.run_button.disabled and "warmup_epochs" in panel.message.value
 
 
-@pytest.mark.keras
 def test_teaching_mode_fields_and_locked(tmp_path):
     panel = wb.widgets.ControlPanel(fields=["optimizer", "learning_rate", "epochs"],
                                     locked={"dataset": "moons", "model": "mlp"},
