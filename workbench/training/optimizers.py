@@ -70,6 +70,8 @@ OPTIMIZERS: dict[str, OptimizerInfo] = _entries(
     OptimizerInfo("nadam", "Nadam", 1e-3, "Adam with Nesterov momentum", adaptive=True),
     OptimizerInfo("adamax", "Adamax", 2e-3, "Adam with the infinity norm", adaptive=True),
     OptimizerInfo("lion", "Lion", 1e-4, "the sign of a momentum (Chen et al. 2023)"),
+    OptimizerInfo("lamb", "Lamb", 1e-3, "Adam with a per-layer trust ratio, for large "
+                  "batches (You et al. 2020)", adaptive=True),
 )
 
 
