@@ -46,6 +46,27 @@ def test_every_notebook_has_documented_parameters():
             assert "output_dir" in params
 
 
+def test_parameters_cells_are_written_from_the_field_specs():
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("sync", ROOT / "scripts" / "sync_parameters.py")
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    generated = []
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        want = sync.expected_source(nb, path.stem)
+        if want is None:
+            continue
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assert cell.source == want, f"{path.name}: run scripts/sync_parameters.py"
+        generated.append(path.stem)
+    assert {"00_workbench", "01_optimizers", "03_pruning", "05_compression_pipeline",
+            "07_search"} <= set(generated)
+
+
 def test_unknown_parameter_lists_the_valid_ones():
     nb = NOTEBOOKS / "05_compression_pipeline.ipynb"
     with pytest.raises(wb.UnknownFieldError) as e:

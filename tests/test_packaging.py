@@ -54,3 +54,17 @@ def test_every_cli_command_has_help():
     for cmd in _COMMANDS:
         r = run_cli(cmd, "--help")
         assert r.returncode == 0 and f"usage: workbench {cmd}" in r.stdout, cmd
+
+
+def test_the_public_names_are_the_eager_and_the_lazy_ones():
+    import types
+
+    import workbench as wb
+
+    lazy = set(wb._LAZY_ATTRS) | set(wb._LAZY_MODULES)
+    eager = {n for n, v in vars(wb).items() if not n.startswith("_") and n not in lazy
+             and not isinstance(v, types.ModuleType) and n not in ("annotations",
+                                                                    "TYPE_CHECKING", "Any")}
+    assert set(wb.__all__) == eager | {"__version__"} | lazy
+    for name in wb.__all__:
+        assert getattr(wb, name) is not None, name

@@ -50,6 +50,8 @@ _LAZY_ATTRS = {
 }
 _LAZY_MODULES = ("callbacks", "sinks", "figures", "widgets", "compress", "cli", "teach")
 
+# a literal list, so that linters see the re-exports; tests/test_packaging.py checks that it
+# is exactly the eager names plus _LAZY_ATTRS and _LAZY_MODULES
 __all__ = ["FIELDS", "ArtifactError", "ConfigError", "DataError", "DatasetUnavailable",
            "ExperimentConfig", "FieldSpec", "ModelError", "RunFailed", "RunResult", "RunStore",
            "SearchSpace",
@@ -75,7 +77,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from workbench import callbacks, sinks
+    from workbench import callbacks, cli, compress, figures, sinks, teach, widgets
     from workbench.architectures import models
     from workbench.data import datasets, load_dataset
     from workbench.hpsearch import search

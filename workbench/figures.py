@@ -22,9 +22,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from workbench.metrics import SIZE_KEYS
+
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")
-SIZE_KEYS = ("size_bytes_packed", "size_bytes_estimate", "size_bytes_float32")
 
 
 def _go():
@@ -245,6 +246,46 @@ def overlay(runs: Mapping[str, Any], metric: str = "loss", validation: bool = Tr
     fig.update_layout(title=title or f"{metric.replace('_', ' ')} by run",
                       xaxis_title="epoch", yaxis_title=_title(metric), template="plotly_white",
                       height=380)
+    return fig
+
+
+def metric_vs_param(table: Any, param: str, metric: str = "test_accuracy", *,
+                    group: str | None = None, label: str | None = None,
+                    title: str | None = None) -> Any:
+    """A metric against one swept parameter: a line per ``group`` value (e.g. quantization
+    mode), markers at each run; numeric parameters on a numeric axis, others as categories.
+
+    ``table`` is a DataFrame with a row per run (a notebook's table, ``store.table()`` or a
+    sweep's ``results.csv``); ``label`` names the column shown on hover; ``title=""`` draws
+    none (the default says what is plotted).
+
+    Example:
+        >>> import pandas as pd, workbench as wb
+        >>> t = pd.DataFrame({"prune_ratio": [0, 0.5, 0.9], "test_accuracy": [0.97, 0.96, 0.9]})
+        >>> fig = wb.figures.metric_vs_param(t, "prune_ratio")
+        >>> fig.layout.xaxis.title.text, fig.layout.yaxis.title.text
+        ('Pruning ratio (fraction of weights)', 'Test accuracy (%)')
+    """
+    go = _go()
+    numeric = bool(len(table)) and all(isinstance(v, int | float) and not isinstance(v, bool)
+                                       for v in table[param])
+    groups = ([(None, table)] if group is None else
+              [(g, table[table[group] == g]) for g in dict.fromkeys(table[group])])
+    fig = go.Figure()
+    for i, (g, part) in enumerate(groups):
+        part = part.sort_values(param) if numeric else part
+        x = part[param] if numeric else part[param].map(lambda v: html.escape(str(v)))
+        text = part[label].map(lambda v: html.escape(str(v))) if label else None
+        fig.add_trace(go.Scatter(
+            x=x, y=part[metric], mode="lines+markers" if numeric else "markers",
+            name=html.escape(str(g)) if g is not None else _title(metric), text=text,
+            marker={"size": 9, "color": PALETTE[i % len(PALETTE)]},
+            hovertemplate=("%{text}<br>" if label else "") + "%{x}: %{y:.4g}<extra></extra>"))
+    fig.update_layout(template="plotly_white", height=340, showlegend=group is not None,
+                      title=(f"{_title(metric)} against {_title(param)}" if title is None
+                             else title),
+                      xaxis_title=_title(param), yaxis_title=_title(metric),
+                      xaxis_type=None if numeric else "category")
     return fig
 
 

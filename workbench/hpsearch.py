@@ -16,16 +16,13 @@ from typing import Any
 
 from workbench.config import ExperimentConfig
 from workbench.exceptions import ConfigError, WorkbenchError, did_you_mean
+from workbench.metrics import METRICS, OBJECTIVE_METRICS
 from workbench.search_space import (
     IntRange,
     SearchSpace,
     decode,
     encode,
 )
-
-OBJECTIVE_METRICS = ("test_accuracy", "test_loss", "size_bytes_packed", "size_bytes_float32",
-                     "compression_ratio", "params", "sparsity", "train_time_s",
-                     "packed_accuracy")
 
 
 def parse_objectives(objectives: Sequence[str] | str) -> list[tuple[str, str]]:
@@ -35,6 +32,8 @@ def parse_objectives(objectives: Sequence[str] | str) -> list[tuple[str, str]]:
         >>> from workbench.hpsearch import parse_objectives
         >>> parse_objectives(["test_accuracy:max", "size_bytes_packed:min"])
         [('test_accuracy', 'maximize'), ('size_bytes_packed', 'minimize')]
+        >>> parse_objectives("test_loss")   # the direction a metric has is implied
+        [('test_loss', 'minimize')]
     """
     if isinstance(objectives, str):
         objectives = [objectives]
@@ -47,10 +46,12 @@ def parse_objectives(objectives: Sequence[str] | str) -> list[tuple[str, str]]:
             raise ConfigError("objective", item, "METRIC:max|min with METRIC one of: "
                               + ", ".join(OBJECTIVE_METRICS)
                               + did_you_mean(metric, OBJECTIVE_METRICS))
+        direction = direction or METRICS[metric].direction  # better is implied, as Keras does
         d = {"max": "maximize", "maximize": "maximize", "min": "minimize",
              "minimize": "minimize"}.get(direction)
         if d is None:
-            raise ConfigError("objective", item, "METRIC:max or METRIC:min")
+            raise ConfigError("objective", item, f"{metric}:max or {metric}:min (which way "
+                              "is better is not implied for it)")
         out.append((metric, d))
     return out
 

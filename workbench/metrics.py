@@ -25,7 +25,8 @@ class MetricSpec:
     """One metric: its key, what people call it, its unit and which direction is better.
 
     ``scale`` converts the stored value into the displayed unit (bytes to KB: 1/1000;
-    a fraction to percent: 100).
+    a fraction to percent: 100). ``objective`` marks a key of ``wb.run``'s metrics that a search
+    may optimize (``wb.search(objectives=...)``).
     """
 
     name: str
@@ -34,6 +35,7 @@ class MetricSpec:
     direction: str = ""  # "max", "min", or "" when neither is better
     scale: float = 1.0
     digits: int = 4  # significant digits shown
+    objective: bool = False
 
     @property
     def title(self) -> str:
@@ -64,35 +66,45 @@ def _specs(*specs: MetricSpec) -> dict[str, MetricSpec]:
 
 _ACC = {"unit": "%", "direction": "max", "scale": 100.0}
 _KB = {"unit": "KB", "direction": "min", "scale": 1e-3}
+_OBJ = {"objective": True}
 
 #: Every key a run (``wb.run``), its history or a compression notebook emits.
 METRICS: dict[str, MetricSpec] = _specs(
-    MetricSpec("test_accuracy", "Test accuracy", **_ACC),
+    MetricSpec("test_accuracy", "Test accuracy", **_ACC, **_OBJ),
     MetricSpec("accuracy", "Training accuracy", **_ACC),
     MetricSpec("val_accuracy", "Validation accuracy", **_ACC),
-    MetricSpec("packed_accuracy", "Accuracy of the .wbz", **_ACC),
+    MetricSpec("packed_accuracy", "Accuracy of the .wbz", **_ACC, **_OBJ),
     MetricSpec("baseline_accuracy", "Dense accuracy", **_ACC),
     MetricSpec("source_test_accuracy", "Source run's accuracy", **_ACC),
     MetricSpec("one_shot_accuracy", "One-shot accuracy", **_ACC),
     MetricSpec("tflite_int8_accuracy", "TFLite int8 accuracy", **_ACC),
-    MetricSpec("test_loss", "Test loss", direction="min"),
+    MetricSpec("test_loss", "Test loss", direction="min", **_OBJ),
     MetricSpec("loss", "Training loss", direction="min"),
     MetricSpec("val_loss", "Validation loss", direction="min"),
     MetricSpec("lr", "Learning rate"),
-    MetricSpec("size_bytes_packed", "Packed size", **_KB),
-    MetricSpec("size_bytes_float32", "Float32 size", **_KB),
+    MetricSpec("size_bytes_packed", "Packed size", **_KB, **_OBJ),
     MetricSpec("size_bytes_estimate", "Size estimate", **_KB),
+    MetricSpec("size_bytes_float32", "Float32 size", **_KB, **_OBJ),
     MetricSpec("tflite_int8_bytes", "TFLite int8 size", **_KB),
-    MetricSpec("compression_ratio", "Compression", "x", "max"),
-    MetricSpec("sparsity", "Sparsity", "%", scale=100.0),
+    MetricSpec("compression_ratio", "Compression", "x", "max", **_OBJ),
+    MetricSpec("sparsity", "Sparsity", "%", scale=100.0, **_OBJ),
     MetricSpec("bits", "Bits", "bits"),
-    MetricSpec("params", "Parameters"),
+    MetricSpec("params", "Parameters", direction="min", **_OBJ),
     MetricSpec("seconds", "Wall time", "s", "min", digits=3),
-    MetricSpec("train_time_s", "Training time", "s", "min", digits=3),
+    MetricSpec("train_time_s", "Training time", "s", "min", digits=3, **_OBJ),
     MetricSpec("epoch_time_s", "Epoch time", "s", "min", digits=3),
     MetricSpec("steps_per_execution", "Steps per call", "steps"),
     MetricSpec("epoch", "Epoch"),
 )
+
+
+#: The metrics a search can optimize (``METRIC:max|min``; the direction may be left out when
+#: the metric has one).
+OBJECTIVE_METRICS: tuple[str, ...] = tuple(n for n, s in METRICS.items() if s.objective)
+
+#: The model-size keys of a run's epoch events and metrics, in bytes, best first (a chart of
+#: a run's size shows the first one its events carry).
+SIZE_KEYS: tuple[str, ...] = tuple(n for n in METRICS if n.startswith("size_bytes_"))
 
 
 def spec_of(name: str) -> MetricSpec:

@@ -66,7 +66,8 @@ def report(output_dir: str | Path, title: str | None = None) -> Path:
             _add_reference(fig, done)
             charts.append(("Accuracy against size (Pareto front highlighted)", fig))
         for p in params:
-            charts.append((f"{title_of(p)} against test accuracy", _param_chart(done, p)))
+            charts.append((f"{title_of(p)} against test accuracy",
+                           figures.metric_vs_param(done, p, label=_NAME, title="")))
     histories = {}
     for run, name in zip(done["run"], done[_NAME], strict=True):
         h = root / run / "history.csv"
@@ -241,16 +242,3 @@ def _swept(root: Path) -> set[str]:
         for k, v in json.loads(p.read_text()).items():
             values.setdefault(k, set()).add(json.dumps(v, sort_keys=True))
     return {k for k, v in values.items() if len(v) > 1}
-
-
-def _param_chart(df: Any, param: str) -> Any:
-    import plotly.graph_objects as go
-
-    x = df[param].map(lambda v: html.escape(str(v)))
-    fig = go.Figure(go.Scatter(x=x, y=df["test_accuracy"], mode="markers",
-                               marker={"size": 10}, text=df[_NAME].map(html.escape),
-                               hovertemplate="%{text}<br>%{x}: %{y:.4f}<extra></extra>"))
-    fig.update_layout(template="plotly_white", height=320,
-                      xaxis_title=html.escape(title_of(param)), yaxis_title="Test accuracy",
-                      xaxis_type="category")
-    return fig

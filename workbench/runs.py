@@ -7,7 +7,11 @@ Layout of ``<root>/<run_id>/``::
     events.jsonl   the metric events, appended live (``wb.follow`` reads it)
     history.csv    one row per epoch
     metrics.json   final metrics
-    model.keras    the trained model (compressed artifacts beside it)
+    model.keras    the trained model
+    model.wbz      the packed artifact (``export`` lists ``packed``)
+    model_<kind>.tflite   each TFLite export listed in ``export``
+
+The store owns these names (:func:`artifact_name`): compression hands it the bytes.
 
 Every file except the live event log is written to a temporary name and renamed into place, so
 a process killed at any moment leaves either the old file or the new one, never half of one. A
@@ -21,7 +25,6 @@ and a run missing from the index (or with a damaged line) is read from its folde
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -29,49 +32,62 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from workbench._io import atomic_write_bytes, atomic_write_json, atomic_write_text, json_safe
 from workbench.config import ExperimentConfig
 from workbench.exceptions import StoreError
 
 INDEX = "index.jsonl"
-STATUSES = ("running", "completed", "stopped", "diverged", "failed", "incomplete",
-            "unreadable")
-"""``incomplete``: the writer died; ``unreadable``: a file of the folder is malformed (a run
-copied from elsewhere, a damaged disk): the table shows it with the reason in ``error``."""
 
 
-def _json_safe(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {str(k): _json_safe(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_json_safe(x) for x in v]
-    if hasattr(v, "item") and callable(v.item):  # numpy scalars
-        return _json_safe(v.item())
-    return v
+class RunStatus(StrEnum):
+    """Where a run stands: the one list of statuses the store, the events and the views use.
+
+    ``incomplete``: the writer died; ``unreadable``: a file of the folder is malformed (a run
+    copied from elsewhere, a damaged disk): the table shows it with the reason in ``error``.
+    A member is its string, so ``result.status == "completed"`` holds and JSON has the text.
+
+    Example:
+        >>> from workbench.runs import RunStatus
+        >>> RunStatus.STOPPED == "stopped", RunStatus.STOPPED.usable, f"{RunStatus.FAILED}"
+        (True, True, 'failed')
+    """
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"  # a stop request or Ctrl-C: the weights so far are kept
+    DIVERGED = "diverged"  # a NaN/inf loss
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"
+    UNREADABLE = "unreadable"
+
+    def __repr__(self) -> str:  # shown as the plain string it equals: 'completed'
+        return repr(self.value)
+
+    @property
+    def usable(self) -> bool:
+        """True when the run's weights can be evaluated, compressed or trained further."""
+        return self in (RunStatus.COMPLETED, RunStatus.STOPPED)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+STATUSES: tuple[str, ...] = tuple(RunStatus)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def artifact_name(kind: str) -> str:
+    """The file name of an export kind in a run folder.
 
+    Example:
+        >>> from workbench.runs import artifact_name
+        >>> artifact_name("packed"), artifact_name("tflite_int8")
+        ('model.wbz', 'model_tflite_int8.tflite')
+    """
+    from workbench.config import FIELDS
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(_json_safe(data), indent=2) + "\n")
+    FIELDS["export"].check([kind])
+    return {"keras": "model.keras", "packed": "model.wbz"}.get(kind, f"model_{kind}.tflite")
 
 
 def _slug(text: str) -> str:
@@ -136,12 +152,15 @@ class RunResult:
     config: ExperimentConfig
     history: Any
     metrics: dict[str, Any]
-    status: str
+    status: RunStatus
     run_id: str
     run_dir: Path | None = None
     model: Any = None
     error: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self.status = RunStatus(self.status)  # a status read from disk is its plain string
 
     def __repr__(self) -> str:
         acc = self.metrics.get("test_accuracy")
@@ -174,11 +193,17 @@ class RunWriter:
         atomic_write_json(self.dir / "metrics.json", metrics)
 
     def save_model(self, model: Any) -> Path:
-        final = self.dir / "model.keras"
+        final = self.dir / artifact_name("keras")
         tmp = self.dir / f".model.tmp-{os.getpid()}.keras"
         model.save(tmp)
         os.replace(tmp, final)
         return final
+
+    def save_artifact(self, kind: str, data: bytes) -> Path:
+        """Write an export's bytes under the store's name for it (:func:`artifact_name`)."""
+        path = self.dir / artifact_name(kind)
+        atomic_write_bytes(path, data)
+        return path
 
     def finish(self, status: str, metrics: dict[str, Any], error: str | None = None) -> None:
         """Write the final status, then append the run's line to the store index."""
@@ -186,7 +211,7 @@ class RunWriter:
         if error:
             self._status["error"] = error
         atomic_write_json(self.dir / "status.json", self._status)
-        line = json.dumps(_json_safe({
+        line = json.dumps(json_safe({
             "run_id": self.run_id, "status": status, "started_at": self.started_at,
             "ended_at": self._status["ended_at"], "config": self.config.to_dict(),
             "metrics": metrics, "error": error})) + "\n"
@@ -349,11 +374,12 @@ class RunStore:
         from workbench.sinks.jsonl import read_events
 
         m = None
-        if model and (d / "model.keras").is_file():
+        if model and (d / artifact_name("keras")).is_file():
             from workbench._tf import keras
 
             try:  # safe mode: a Lambda layer's code in a copied folder is never run
-                m = keras.saving.load_model(d / "model.keras", compile=False, safe_mode=True)
+                m = keras.saving.load_model(d / artifact_name("keras"), compile=False,
+                                            safe_mode=True)
             except Exception as e:
                 raise StoreError(f"run {run_id!r} has an unloadable model.keras "
                                  f"({type(e).__name__}: {str(e).splitlines()[0][:200]})"

@@ -10,6 +10,8 @@ from typing import Any
 
 from workbench._tf import keras
 from workbench.callbacks.step_log import StepLog, distributed, steps_in_call
+from workbench.events import Batch, Epoch, Event, RunEnd, RunStart
+from workbench.runs import RunStatus
 
 
 def _lr_of(model: Any, iterations: int | None = None) -> float | None:
@@ -92,7 +94,7 @@ class MetricStream(keras.callbacks.Callback):
         self._steps: StepLog | None = None
 
     # --- event plumbing ---
-    def emit(self, event: dict[str, Any]) -> None:
+    def emit(self, event: Event) -> None:
         """Send one event (adding ``time`` and ``run_id``) to every sink."""
         event.setdefault("time", time.time())
         if self.run_id is not None:
@@ -118,7 +120,7 @@ class MetricStream(keras.callbacks.Callback):
         if int(getattr(self.model, "steps_per_execution", 1) or 1) > 1 and not distributed(
                 self.model):
             self._steps = StepLog.attach(self.model)
-        info = {"type": "run_start", "epochs": self.params.get("epochs"),
+        info: RunStart = {"type": "run_start", "epochs": self.params.get("epochs"),
                 "steps_per_epoch": self.params.get("steps")}
         try:
             info["params"] = int(self.model.count_params())
@@ -163,7 +165,7 @@ class MetricStream(keras.callbacks.Callback):
         k = last + 1
         n_k, n_prev = self._samples_seen(k), self._samples_seen(first)
         spe = self.params.get("steps") or 0
-        event = {"type": "batch", "step": self._step, "epoch": self._epoch, "batch": last,
+        event: Batch = {"type": "batch", "step": self._step, "epoch": self._epoch, "batch": last,
                  "progress": self._epoch + (k / spe if spe else 0.0)}
         for name, mean in logs.items():
             if not isinstance(mean, int | float):
@@ -176,7 +178,7 @@ class MetricStream(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        event: dict[str, Any] = {"type": "epoch", "epoch": epoch + 1, "step": self._step}
+        event: Epoch = {"type": "epoch", "epoch": epoch + 1, "step": self._step}
         for name, v in logs.items():
             if isinstance(v, int | float):
                 event[name] = float(v)
@@ -194,7 +196,8 @@ class MetricStream(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._steps = None  # the model keeps its recorder for its next fit
         if self.auto_end:  # plain model.fit use: nobody else will close the run
-            self.end("stopped" if getattr(self.model, "stop_training", False) else "completed")
+            self.end(RunStatus.STOPPED if getattr(self.model, "stop_training", False)
+                     else RunStatus.COMPLETED)
 
     def end(self, status: str, metrics: dict[str, Any] | None = None,
             error: str | None = None) -> None:
@@ -206,7 +209,7 @@ class MetricStream(keras.callbacks.Callback):
         if self.status is not None:
             return
         self.status = status
-        event: dict[str, Any] = {"type": "run_end", "status": status, "steps": self._step}
+        event: RunEnd = {"type": "run_end", "status": status, "steps": self._step}
         if metrics:
             event["metrics"] = metrics
         if error:

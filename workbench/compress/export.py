@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench._io import atomic_write_bytes
 from workbench.exceptions import ArtifactError, ConfigError
 
 TFLITE_KINDS = ("tflite_float32", "tflite_float16", "tflite_dynamic", "tflite_int8")
@@ -68,8 +69,6 @@ def export_tflite(model: Any, path: str | Path | None = None, kind: str = "tflit
         raise ArtifactError(f"TFLite conversion ({kind}) failed: {type(e).__name__}: "
                             f"{str(e).splitlines()[0] if str(e) else ''}") from None
     if path is not None:
-        from workbench.runs import atomic_write_bytes
-
         atomic_write_bytes(Path(path), flat)
     return flat
 

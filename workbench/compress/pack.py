@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench._io import atomic_write_bytes
 from workbench.exceptions import ArtifactError, ConfigError
 from workbench.wbz import (
     CODECS,
@@ -243,8 +244,6 @@ def pack(model: Any, path: str | Path | None = None, *, codec: str = "lzma") -> 
     """
     data, _ = encode(model, codec)
     if path is not None:
-        from workbench.runs import atomic_write_bytes
-
         atomic_write_bytes(Path(path), data)
     return len(data)
 

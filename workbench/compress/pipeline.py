@@ -9,6 +9,7 @@ TFLite variants, each measured on its own artifact).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,13 +149,18 @@ def compression_metrics(cfg: ExperimentConfig, final: Any, dense_bytes: int,
     return out
 
 
-def export_all(cfg: ExperimentConfig, final: Any, run_dir: Path | None, x_train: np.ndarray,
-               x_test: np.ndarray, y_test: np.ndarray) -> dict[str, Any]:
-    """Write the artifacts listed in ``cfg.export`` and measure each on its own file.
+#: Where an artifact's bytes go: ``save(kind, data) -> path`` (the run store names the file).
+Save = Callable[[str, bytes], Path]
 
-    Packed bytes are always measured (``size_bytes_packed``); the ``.wbz`` file is written
-    when ``packed`` is listed. An export that fails is reported as ``<kind>_error`` and the
-    run keeps its other results.
+
+def export_all(cfg: ExperimentConfig, final: Any, save: Save | None, x_train: np.ndarray,
+               x_test: np.ndarray, y_test: np.ndarray) -> dict[str, Any]:
+    """Make the artifacts listed in ``cfg.export``, hand each to ``save``, and measure each on
+    the file it was saved as.
+
+    Packed bytes are always measured (``size_bytes_packed``); the ``.wbz`` is saved (and its
+    accuracy measured on the unpacked file) when ``packed`` is listed and ``save`` is given.
+    An export that fails is reported as ``<kind>_error`` and the run keeps its other results.
     """
     from workbench.compress.export import TFLITE_KINDS, evaluate_tflite, export_tflite
     from workbench.compress.pack import encode, unpack
@@ -171,12 +177,8 @@ def export_all(cfg: ExperimentConfig, final: Any, run_dir: Path | None, x_train:
     else:
         data, _ = encode(final)
         out["size_bytes_packed"] = len(data)
-        if "packed" in cfg.export and run_dir is not None:
-            from workbench.runs import atomic_write_bytes
-
-            path = run_dir / "model.wbz"
-            atomic_write_bytes(path, data)
-            restored = unpack(path)
+        if "packed" in cfg.export and save is not None:
+            restored = unpack(save("packed", data))
             # eager calls: a tf.function per restored model would retrace (and warn) each run
             pred = np.concatenate([np.asarray(restored(x_test[i: i + 1024], training=False))
                                    for i in range(0, len(x_test), 1024)])
@@ -185,8 +187,9 @@ def export_all(cfg: ExperimentConfig, final: Any, run_dir: Path | None, x_train:
         if kind not in TFLITE_KINDS:
             continue
         try:
-            path = run_dir / f"model_{kind}.tflite" if run_dir is not None else None
-            flat = export_tflite(final, path, kind, representative_data=x_train)
+            flat = export_tflite(final, None, kind, representative_data=x_train)
+            if save is not None:
+                save(kind, flat)
             ev = evaluate_tflite(flat, x_test, y_test)
         except WorkbenchError as e:
             warnings.warn(f"export {kind} failed: {e}", RuntimeWarning, stacklevel=2)

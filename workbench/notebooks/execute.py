@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench._io import atomic_write_json
 from workbench.notebooks.params import check_parameters, notebook_parameters
-from workbench.runs import atomic_write_json
 
 STATUS_FILE = "status.json"
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from workbench._io import atomic_write_json
 from workbench.exceptions import ConfigError
 from workbench.notebooks.execute import (
     ASSETS_DIR,
@@ -22,7 +23,6 @@ from workbench.notebooks.execute import (
     execute,
 )
 from workbench.notebooks.params import check_parameters, notebook_parameters, param_hash
-from workbench.runs import atomic_write_json
 
 
 def expand_grid(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:

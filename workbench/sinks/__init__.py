@@ -1,7 +1,7 @@
 """Where metric events go. A sink is anything with ``send(event: dict) -> None``.
 
-Events are plain dicts with a ``type`` of ``run_start``, ``batch``, ``epoch`` or ``run_end``
-(see :class:`workbench.callbacks.MetricStream`). A sink may also have ``close()``.
+Events are plain dicts with a ``type`` of ``run_start``, ``batch``, ``epoch`` or ``run_end``;
+their keys are typed in :mod:`workbench.events`. A sink may also have ``close()``.
 
 Example:
     >>> import workbench as wb
@@ -13,8 +13,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
+from workbench.events import Event
 from workbench.sinks.console import ConsoleSink
 from workbench.sinks.jsonl import JSONLSink, follow, read_events
 from workbench.sinks.memory import MemorySink
@@ -24,7 +25,7 @@ from workbench.sinks.memory import MemorySink
 class Sink(Protocol):
     """The one-method protocol every sink implements."""
 
-    def send(self, event: dict[str, Any]) -> None: ...
+    def send(self, event: Event) -> None: ...
 
 
 __all__ = ["ConsoleSink", "JSONLSink", "MemorySink", "Sink", "follow", "read_events"]

@@ -24,7 +24,7 @@ import numpy as np
 from workbench.config import ExperimentConfig
 from workbench.data import Dataset, from_arrays, load_dataset
 from workbench.exceptions import ConfigError, ModelError, RunFailed, WorkbenchError
-from workbench.runs import RunResult, RunStore
+from workbench.runs import RunResult, RunStatus, RunStore
 from workbench.training.schedules import effective_batch_size, keras_schedule, steps_per_epoch
 
 if TYPE_CHECKING:
@@ -310,7 +310,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
             min_lr=cfg.lr * 1e-4, verbose=0))
 
     # 4. train
-    status, error, cause = "completed", None, None
+    status, error, cause = RunStatus.COMPLETED, None, None
     t0 = time.perf_counter()
     try:
         if cfg.epochs > 0:
@@ -321,25 +321,26 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
             stream.emit({"type": "run_start", "epochs": 0, "steps_per_epoch": spe,
                          "params": int(net.count_params()), **stream.start_info})
     except KeyboardInterrupt:
-        status = "stopped"
+        status = RunStatus.STOPPED
     except Exception as e:  # recorded as failed, then re-raised as RunFailed
-        status, error, cause = "failed", f"{type(e).__name__}: {e}", e
+        status, error, cause = RunStatus.FAILED, f"{type(e).__name__}: {e}", e
         error_tb = traceback.format_exc()
     train_time = time.perf_counter() - t0
     after_training(trainee)
-    if status == "completed":
+    if status == RunStatus.COMPLETED:
         if guard.diverged:
-            status = "diverged"
+            status = RunStatus.DIVERGED
         elif stop_flag.requested:
-            status = "stopped"
+            status = RunStatus.STOPPED
 
     # 5. compress (strip masks, remove units, quantize or cluster), evaluate, export, account
-    if status in ("completed", "stopped") and compression.active:
+    if status.usable and compression.active:
         try:
             net = compression.finalize(net)
             net.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
         except Exception as e:
-            status, error, cause = "failed", f"compression: {type(e).__name__}: {e}", e
+            status, error, cause = (RunStatus.FAILED,
+                                    f"compression: {type(e).__name__}: {e}", e)
             error_tb = traceback.format_exc()
     metrics: dict[str, Any] = {
         "params": int(net.count_params()),
@@ -348,7 +349,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         "epochs_completed": len(memory.of_type("epoch")), "batch_size_effective": batch,
         "steps_per_epoch": spe, "n_train": n_train, "jit_compile": execution.jit_compile,
         "steps_per_execution": execution.steps_per_execution}
-    if status != "failed":
+    if status != RunStatus.FAILED:
         if teacher is not None and not net.compiled:
             net.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
         ev = net.evaluate(split.x_test, split.y_test, batch_size=max(batch, EVAL_BATCH_SIZE),
@@ -362,8 +363,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         metrics["source_run"] = source.label
         if source.metrics and isinstance(source.metrics.get("test_accuracy"), float):
             metrics["source_test_accuracy"] = source.metrics["test_accuracy"]
-    if status in ("completed", "stopped"):
-        exports = export_all(cfg, net, writer.dir if writer else None, split.x_train,
+    if status.usable:
+        exports = export_all(cfg, net, writer.save_artifact if writer else None, split.x_train,
                              split.x_test, split.y_test)
         metrics.update(compression_metrics(cfg, net, dense_bytes,
                                            exports.get("size_bytes_packed")))
@@ -375,13 +376,13 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     if writer:
         writer.write_history(history)
         writer.write_metrics(metrics)
-        if status != "failed" and "keras" in cfg.export:
+        if status != RunStatus.FAILED and "keras" in cfg.export:
             writer.save_model(net)
         writer.finish(status, metrics, error)
     result = RunResult(config=cfg, history=history, metrics=metrics, status=status,
                        run_id=run_id, run_dir=writer.dir if writer else None, model=net,
                        error=error, events=memory.events)
-    if status == "failed":
+    if status == RunStatus.FAILED:
         where = f" (recorded in {writer.dir})" if writer else ""
         raise RunFailed(f"run {run_id} failed{where}: {error}\n{error_tb}", result) from cause
     return result

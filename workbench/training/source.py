@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.config import FIELDS, ExperimentConfig, fields_in_group
 from workbench.exceptions import ConfigError, did_you_mean
+from workbench.runs import RunStatus, artifact_name
 
 if TYPE_CHECKING:
     import keras
 
     from workbench.runs import RunStore
 
-USABLE_STATUSES = ("completed", "stopped")
+USABLE_STATUSES = tuple(st for st in RunStatus if st.usable)
 ADOPTED_FIELDS = ("dataset", *(s.name for s in fields_in_group("model")))
 """The fields a run started from a source run takes from it (the weights fix them)."""
 
@@ -95,7 +96,7 @@ def load_source(spec: str, store: RunStore | None = None, field: str = "init_fro
         why = f": {rec['error'].splitlines()[0][:200]}" if rec.get("error") else ""
         raise ConfigError(field, spec, f"a completed run (run {run_id!r} is "
                           f"{rec['status']}{why})")
-    model_path = store.root / run_id / "model.keras"
+    model_path = store.root / run_id / artifact_name("keras")
     if not model_path.is_file():
         raise ConfigError(field, spec, f"a run that saved its model (run {run_id!r} has no "
                           f"model.keras: add 'keras' to its export list)")

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from workbench.figures import PALETTE, SIZE_KEYS, dashboard
+from workbench.figures import PALETTE, dashboard
+from workbench.metrics import SIZE_KEYS
 
 
 class BoundedSeries:

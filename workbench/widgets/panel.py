@@ -20,7 +20,7 @@ import ipywidgets as W
 
 from workbench.config import FIELDS, GROUPS, ExperimentConfig
 from workbench.exceptions import ConfigError, RunFailed, WorkbenchError
-from workbench.runs import RunResult, RunStore
+from workbench.runs import RunResult, RunStore, artifact_name
 from workbench.widgets.compare import CompareView
 from workbench.widgets.controls import CHART_WIDTH, make_control, read_control, set_control
 from workbench.widgets.jobs import BackgroundJob, guarded
@@ -330,7 +330,7 @@ class ControlPanel:
             return []
         return [r["run_id"] for r in reversed(self.store.records())
                 if r["status"] == "completed" and (self.store.root / r["run_id"] /
-                                                   "model.keras").is_file()][:200]
+                                                   artifact_name("keras")).is_file()][:200]
 
     # --- compress what you trained ---
     def _compress_source(self) -> Any:
