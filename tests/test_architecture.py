@@ -119,7 +119,8 @@ def test_the_cycle_finder_sees_a_circle_through_a_package_init():
 
 @pytest.mark.parametrize("leaf", ["workbench.fields", "workbench.architectures",
                                   "workbench.data", "workbench.training.optimizers",
-                                  "workbench.training.schedules", "workbench.wbz"])
+                                  "workbench.training.schedules", "workbench.wbz",
+                                  "workbench.exports"])
 def test_registries_and_leaves_do_not_import_the_config(leaf):
     assert "workbench.config" not in _reachable(_graph(), leaf)
 
@@ -134,6 +135,7 @@ def test_the_config_reads_its_choices_from_the_registries():
     from workbench.architectures import MODEL_OPTIONS, MODELS
     from workbench.config import FIELDS, fields_in_group
     from workbench.data import DATASETS
+    from workbench.exports import EXPORTS
     from workbench.training.optimizers import OPTIMIZERS
     from workbench.training.schedules import LR_SCHEDULES
 
@@ -141,6 +143,7 @@ def test_the_config_reads_its_choices_from_the_registries():
     assert FIELDS["lr_schedule"].choices == tuple(LR_SCHEDULES)
     assert FIELDS["model"].choices == tuple(MODELS)
     assert FIELDS["dataset"].choices == tuple(DATASETS)
+    assert FIELDS["export"].choices == tuple(EXPORTS)
     # every builder takes exactly the model group's options
     assert tuple(s.name for s in fields_in_group("model") if s.name != "model") == MODEL_OPTIONS
 

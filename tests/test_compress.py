@@ -146,13 +146,15 @@ def test_units_pruning_of_conv_filters(digits):
 
 
 def test_tflite_exports_are_measured_on_their_own_artifacts(store):
+    from workbench.exports import EXPORTS, TFLITE_KINDS
+
     cfg = wb.ExperimentConfig(**{**BASE, "epochs": 4}, prune_ratio=0.5, quant_bits=8,
-                              export=["keras", "packed", "tflite_float32", "tflite_float16",
-                                      "tflite_dynamic", "tflite_int8"])
+                              export=list(EXPORTS))  # every kind the registry has
     r = wb.run(cfg, store=store, verbose=False)
     acc = r.metrics["test_accuracy"]
-    for kind in ("tflite_float32", "tflite_float16", "tflite_dynamic", "tflite_int8"):
-        path = r.run_dir / f"model_{kind}.tflite"
+    assert len(TFLITE_KINDS) >= 4
+    for kind in TFLITE_KINDS:
+        path = r.run_dir / EXPORTS[kind].file
         assert path.stat().st_size == r.metrics[f"{kind}_bytes"]
         assert abs(r.metrics[f"{kind}_accuracy"] - acc) <= 0.005 + 1e-9, kind
         assert r.metrics[f"{kind}_latency_ms"] > 0

@@ -21,6 +21,7 @@ from typing import Any
 from workbench.architectures import MODELS
 from workbench.data import DATASETS
 from workbench.exceptions import ConfigError, UnknownFieldError, did_you_mean
+from workbench.exports import EXPORTS
 from workbench.fields import FieldSpec
 from workbench.training.optimizers import OPTIMIZERS
 from workbench.training.schedules import LR_SCHEDULES
@@ -37,8 +38,6 @@ PRUNE_SCOPES = ("global", "layer")
 QUANT_BITS = (2, 3, 4, 5, 6, 7, 8, 16)
 QUANT_MODES = ("ptq", "qat", "keras")
 QUANT_GRANULARITIES = ("per_tensor", "per_channel")
-EXPORTS = ("keras", "tflite_float32", "tflite_float16", "tflite_dynamic", "tflite_int8",
-           "packed")
 
 
 def _field(default: Any, help: str, group: str, kind: str, **kw: Any) -> Any:
@@ -193,9 +192,9 @@ class ExperimentConfig:
         0.5, "Weight of the distillation loss (1 - alpha goes to the labels' loss).",
         "compression", "float", low=0.0, high=1.0, label="Distillation weight")
     export: list[str] = _field(
-        ["keras", "packed"], "Artifacts to write and evaluate: keras, packed (.wbz), "
-        "tflite_float32, tflite_float16, tflite_dynamic, tflite_int8.", "compression",
-        "str_list", choices=EXPORTS, label="Export")
+        ["keras", "packed"], "Artifacts to write and evaluate: "
+        + "; ".join(f"{e.name}, {e.description}" for e in EXPORTS.values()) + ".",
+        "compression", "str_list", choices=tuple(EXPORTS), label="Export")
     run_name: str | None = _field(None, "A label for the run (shown in tables and folders).",
                                   "training", "str", optional=True, label="Run name")
 

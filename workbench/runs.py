@@ -39,6 +39,7 @@ from typing import Any
 from workbench._io import atomic_write_bytes, atomic_write_json, atomic_write_text, json_safe
 from workbench.config import ExperimentConfig
 from workbench.exceptions import StoreError
+from workbench.exports import EXPORTS
 
 INDEX = "index.jsonl"
 
@@ -87,7 +88,7 @@ def artifact_name(kind: str) -> str:
     from workbench.config import FIELDS
 
     FIELDS["export"].check([kind])
-    return {"keras": "model.keras", "packed": "model.wbz"}.get(kind, f"model_{kind}.tflite")
+    return EXPORTS[kind].file
 
 
 def _slug(text: str) -> str:

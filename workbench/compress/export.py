@@ -16,8 +16,7 @@ import numpy as np
 
 from workbench._io import atomic_write_bytes
 from workbench.exceptions import ArtifactError, ConfigError
-
-TFLITE_KINDS = ("tflite_float32", "tflite_float16", "tflite_dynamic", "tflite_int8")
+from workbench.exports import EXPORTS, TFLITE_KINDS
 
 
 def export_tflite(model: Any, path: str | Path | None = None, kind: str = "tflite_dynamic", *,
@@ -37,9 +36,10 @@ def export_tflite(model: Any, path: str | Path | None = None, kind: str = "tflit
     """
     if kind not in TFLITE_KINDS:
         raise ConfigError("export", kind, "one of: " + ", ".join(TFLITE_KINDS))
-    if kind == "tflite_int8" and (representative_data is None or len(representative_data) == 0):
-        raise ConfigError("representative_data", None, "a non-empty array of sample inputs for "
-                          "tflite_int8 (full-integer quantization calibrates activations on it)")
+    info = EXPORTS[kind]
+    if info.calibrates and (representative_data is None or len(representative_data) == 0):
+        raise ConfigError("representative_data", None, f"a non-empty array of sample inputs for "
+                          f"{kind} (full-integer quantization calibrates activations on it)")
     from workbench._tf import tf
     from workbench.compress.layers import is_twin
     from workbench.compress.wrap import strip
@@ -47,21 +47,14 @@ def export_tflite(model: Any, path: str | Path | None = None, kind: str = "tflit
     if any(is_twin(layer) for layer in model.layers):
         model = strip(model)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if kind == "tflite_float16":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif kind == "tflite_dynamic":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    elif kind == "tflite_int8":
-        sample = np.asarray(representative_data[:calibration_samples], dtype=np.float32)
+    sample = (np.asarray(representative_data[:calibration_samples], dtype=np.float32)
+              if info.calibrates else None)
 
-        def gen() -> Any:
-            for row in sample:
-                yield [row[None, ...]]
+    def representative() -> Any:
+        for row in sample if sample is not None else ():
+            yield [row[None, ...]]
 
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = gen
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    info.tflite(converter, tf, representative if info.calibrates else None)
     try:
         with _quiet():
             flat = converter.convert()

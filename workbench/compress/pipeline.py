@@ -162,8 +162,9 @@ def export_all(cfg: ExperimentConfig, final: Any, save: Save | None, x_train: np
     accuracy measured on the unpacked file) when ``packed`` is listed and ``save`` is given.
     An export that fails is reported as ``<kind>_error`` and the run keeps its other results.
     """
-    from workbench.compress.export import TFLITE_KINDS, evaluate_tflite, export_tflite
+    from workbench.compress.export import evaluate_tflite, export_tflite
     from workbench.compress.pack import encode, unpack
+    from workbench.exports import TFLITE_KINDS
 
     out: dict[str, Any] = {}
     keras_quantized = cfg.quant_mode == "keras" and cfg.quant_bits is not None
