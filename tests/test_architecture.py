@@ -168,3 +168,16 @@ def test_every_optimizer_entry_builds_its_keras_class():
         opt = build_optimizer(wb.ExperimentConfig(optimizer=name, weight_decay=0.01), 0.1)
         assert type(opt).__name__ == info.keras_class, name
         assert float(opt.weight_decay) == pytest.approx(0.01), name
+
+
+@pytest.mark.keras
+def test_the_old_build_model_call_still_works_with_a_deprecation_warning():
+    import workbench as wb
+    from workbench.architectures import build_model
+
+    cfg = wb.ExperimentConfig(hidden_units=[8])
+    with pytest.warns(DeprecationWarning, match="model_options"):
+        old = build_model("mlp", (64,), 10, cfg)
+    assert old.count_params() == build_model("mlp", (64,), 10, **cfg.model_options).count_params()
+    with pytest.raises(wb.ConfigError, match="hidden"):
+        build_model("mlp", (64,), 10, hiden_units=[8])

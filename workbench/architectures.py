@@ -11,6 +11,7 @@ Importing this module does not import TensorFlow; building a model does.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -151,8 +152,8 @@ def models() -> dict[str, ModelInfo]:
     return dict(MODELS)
 
 
-def build_model(name: str, input_shape: tuple[int, ...], num_classes: int,
-                **options: Any) -> keras.Model:
+def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, cfg: Any = None,
+                /, **options: Any) -> keras.Model:
     """Build a registered model for the given input shape and class count.
 
     ``options`` are the config's model options (``hidden_units``, ``activation``; see
@@ -165,6 +166,11 @@ def build_model(name: str, input_shape: tuple[int, ...], num_classes: int,
         >>> build_model("mlp", (64,), 10, hidden_units=[32]).count_params()
         2410
     """
+    if cfg is not None:  # the old call, build_model(name, shape, classes, cfg)
+        warnings.warn("build_model(name, input_shape, num_classes, cfg) is deprecated: pass "
+                      "the model options, build_model(..., **cfg.model_options)",
+                      DeprecationWarning, stacklevel=2)
+        options = {**cfg.model_options, **options}
     if name not in MODELS:
         raise ConfigError("model", name, "one of: " + ", ".join(MODELS)
                           + did_you_mean(name, MODELS))
