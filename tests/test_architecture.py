@@ -181,3 +181,16 @@ def test_the_old_build_model_call_still_works_with_a_deprecation_warning():
     assert old.count_params() == build_model("mlp", (64,), 10, **cfg.model_options).count_params()
     with pytest.raises(wb.ConfigError, match="hidden"):
         build_model("mlp", (64,), 10, hiden_units=[8])
+
+
+def test_the_readme_names_every_registry_entry():
+    from workbench.architectures import MODELS
+    from workbench.data import DATASETS
+    from workbench.exports import EXPORTS
+    from workbench.training.optimizers import OPTIMIZERS
+    from workbench.training.schedules import LR_SCHEDULES
+
+    readme = (ROOT / "README.md").read_text()
+    for registry in (OPTIMIZERS, LR_SCHEDULES, MODELS, DATASETS, EXPORTS):
+        missing = [name for name in registry if f"`{name}`" not in readme]
+        assert missing == [], "README.md does not list " + ", ".join(missing)
