@@ -149,6 +149,21 @@ def test_teaching_notebook_runs_headless_and_its_claims_hold(name, tmp_path):
 
 
 @pytest.mark.notebook
+def test_the_report_groups_a_seeded_sweep_as_mean_and_std(tmp_path):
+    out = tmp_path / "bench"
+    r = run_cli("sweep", str(ROOT / "tests" / "data" / "seeded.ipynb"), "-o", str(out),
+                "--grid", "x=1,2", "--grid", "seed=0,1,2", "--workers", "2", "--report")
+    assert r.returncode == 0, r.stderr
+    page = (out / "index.html").read_text()
+    assert "Mean ± standard deviation over 3 seeds, by setting" in page
+    # x=1: 0.60, 0.61, 0.62 -> 61% ± 1%; x=2 ranks first at 71% ± 1%
+    assert "61.00% ± 1.00%" in page and "71.00% ± 1.00%" in page
+    table = page.split("by setting</h2>", 1)[1].split("</table>", 1)[0]
+    assert table.index("71.00%") < table.index("61.00%")  # ranked: best first
+    assert "mean ± std over seeds" in page  # the parameter chart is of the means
+
+
+@pytest.mark.notebook
 def test_failures_are_reported_and_strings_never_run(tmp_path):
     code = "__import__('os').system('touch pwned')"
     r = wb.run_notebook(TINY, {"name": code}, tmp_path / "ok")

@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write a sweep folder's self-contained HTML report")
     rep.add_argument("output_dir", metavar="DIR")
     rep.add_argument("--title", default=None)
+    rep.add_argument("--seed", default="seed", metavar="NAME",
+                     help="the parameter that is the seed axis: with several values, runs are "
+                     "grouped by the other swept parameters, as mean ± std (default: seed)")
     for command in sub.choices.values():
         command.add_argument("--verbose", action="store_true",
                              help="show TensorFlow's and the kernels' own log lines (also: "
@@ -326,7 +329,7 @@ def _cmd_search(ns: argparse.Namespace) -> int:
 def _cmd_report(ns: argparse.Namespace) -> int:
     from workbench.reporting import report
 
-    print(report(ns.output_dir, title=ns.title))
+    print(report(ns.output_dir, title=ns.title, seed=ns.seed))
     return 0
 
 

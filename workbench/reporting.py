@@ -22,7 +22,7 @@ def _figure_html(fig: Any, first: bool) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=first, config={"responsive": True})
 
 
-def report(output_dir: str | Path, title: str | None = None) -> Path:
+def report(output_dir: str | Path, title: str | None = None, *, seed: str = "seed") -> Path:
     """Write ``index.html`` in a sweep folder and return its path.
 
     The page opens with a summary (the reference accuracy, the best run, the smallest run
@@ -31,6 +31,11 @@ def report(output_dir: str | Path, title: str | None = None) -> Path:
     swept parameter, and the table of runs (labels and units; it scrolls inside its box) with
     links to each run's HTML notebook. Runs are named by the parameters that differ between
     them ("prune 0.9 · 4 bit"), their folder on hover.
+
+    When the sweep has a ``seed`` axis (the parameter named by ``seed`` takes several values),
+    the page also groups the runs by the other swept parameters: a table of each group's mean
+    ± standard deviation over the seeds and its rank, and each parameter's chart as means
+    with error bars (:func:`workbench.aggregate.over_seeds`).
 
     Example:
         >>> import workbench as wb
@@ -65,9 +70,13 @@ def report(output_dir: str | Path, title: str | None = None) -> Path:
             fig = figures.pareto(done, x=x, y="test_accuracy", label="run", name=_NAME)
             _add_reference(fig, done)
             charts.append(("Accuracy against size (Pareto front highlighted)", fig))
-        for p in params:
-            charts.append((f"{title_of(p)} against test accuracy",
-                           figures.metric_vs_param(done, p, label=_NAME, title="")))
+        seeded = seed in params and len(done)
+        groups = [p for p in params if p != seed]
+        for p in groups if seeded else params:
+            charts.append((f"{title_of(p)} against test accuracy" + (
+                f" (mean ± std over {title_of(seed).lower()}s)" if seeded else ""),
+                _mean_chart(done, p, groups, seed) if seeded else
+                figures.metric_vs_param(done, p, label=_NAME, title="")))
     histories = {}
     for run, name in zip(done["run"], done[_NAME], strict=True):
         h = root / run / "history.csv"
@@ -81,6 +90,8 @@ def report(output_dir: str | Path, title: str | None = None) -> Path:
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p>{len(df)} runs: {int((df.status == 'completed').sum())} completed, "
              f"{int((df.status != 'completed').sum())} not.</p>", _summary(done)]
+    if seed in params and len(done):
+        parts.append(_seed_table(done, [p for p in params if p != seed], seed))
     for i, (caption, fig) in enumerate(charts):
         parts.append(f"<h2>{html.escape(caption)}</h2>")
         parts.append(_figure_html(fig, first=i == 0))
@@ -242,3 +253,45 @@ def _swept(root: Path) -> set[str]:
         for k, v in json.loads(p.read_text()).items():
             values.setdefault(k, set()).add(json.dumps(v, sort_keys=True))
     return {k for k, v in values.items() if len(v) > 1}
+
+
+def _seed_table(done: Any, groups: list[str], seed: str) -> str:
+    """The runs grouped by the swept settings: mean ± std over the seeds, and each's rank."""
+    from workbench.aggregate import over_seeds
+    from workbench.metrics import display
+
+    metrics = [m for m in _SHOWN if m in done and done[m].notna().any()]
+    agg = over_seeds(done, groups, seed=seed, metrics=metrics)
+    head = ["Rank", *(title_of(g) for g in groups), "Seeds", *(title_of(m) for m in metrics)]
+    rows = []
+    for _, r in agg.iterrows():
+        cells = [str(r["rank"]) if "rank" in r and r["rank"] == r["rank"] else ""]
+        cells += [_plain(r[g]) for g in groups] + [str(r["seeds"])]
+        for m in metrics:
+            mean, std = r[f"{m}_mean"], r[f"{m}_std"]
+            cells.append(display(m, mean) + (f" ± {display(m, std)}" if std == std else ""))
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    n = int(done[seed].nunique())
+    return (f"<h2>Mean ± standard deviation over {n} {html.escape(title_of(seed).lower())}s, "
+            "by setting</h2><div class='scroll'><table><thead><tr>"
+            + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+
+
+def _mean_chart(done: Any, param: str, groups: list[str], seed: str) -> Any:
+    """Test accuracy against ``param``: the mean over seeds, the standard deviation as bars; a
+    line for each combination of the other swept settings."""
+    from workbench import figures
+    from workbench.aggregate import over_seeds
+    from workbench.naming import run_names
+
+    agg = over_seeds(done, groups, seed=seed, metrics=["test_accuracy"])
+    others = [g for g in groups if g != param]
+    if others:
+        rows = [{g: _value(r[g]) for g in others} for _, r in agg.iterrows()]
+        agg["_line"] = run_names(rows, others, fallback=[""] * len(agg))
+    agg["test_accuracy"] = agg["test_accuracy_mean"]  # drawn in the metric's own unit
+    fig = figures.metric_vs_param(agg, param, "test_accuracy", error="test_accuracy_std",
+                                  group="_line" if others else None, title="")
+    fig.update_layout(yaxis_title=title_of("test_accuracy") + " (mean)")
+    return fig

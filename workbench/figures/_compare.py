@@ -59,13 +59,15 @@ def overlay(runs: Mapping[str, Any], metric: str = "loss", validation: bool = Tr
 
 def metric_vs_param(table: Any, param: str, metric: str = "test_accuracy", *,
                     group: str | None = None, label: str | None = None,
-                    title: str | None = None) -> Any:
+                    error: str | None = None, title: str | None = None) -> Any:
     """A metric against one swept parameter: a line per ``group`` value (e.g. quantization
     mode), markers at each run; numeric parameters on a numeric axis, others as categories.
 
     ``table`` is a DataFrame with a row per run (a notebook's table, ``store.table()`` or a
-    sweep's ``results.csv``); ``label`` names the column shown on hover; ``title=""`` draws
-    none (the default says what is plotted).
+    sweep's ``results.csv``); ``label`` names the column shown on hover; ``error`` a column of
+    error-bar half-widths (a standard deviation over seeds, see
+    :func:`workbench.aggregate.over_seeds`); ``title=""`` draws none (the default says what is
+    plotted).
 
     Example:
         >>> import pandas as pd, workbench as wb
@@ -74,7 +76,10 @@ def metric_vs_param(table: Any, param: str, metric: str = "test_accuracy", *,
         >>> fig.layout.xaxis.title.text, fig.layout.yaxis.title.text
         ('Pruning ratio (fraction of weights)', 'Test accuracy (%)')
     """
+    from workbench.metrics import spec_of
+
     go = _go()
+    scale = spec_of(metric).scale  # the axis is in the metric's unit: % for accuracies
     numeric = bool(len(table)) and all(isinstance(v, int | float) and not isinstance(v, bool)
                                        for v in table[param])
     groups = ([(None, table)] if group is None else
@@ -84,8 +89,11 @@ def metric_vs_param(table: Any, param: str, metric: str = "test_accuracy", *,
         part = part.sort_values(param) if numeric else part
         x = part[param] if numeric else part[param].map(lambda v: html.escape(str(v)))
         text = part[label].map(lambda v: html.escape(str(v))) if label else None
+        bars = ({"type": "data", "array": (part[error].fillna(0) * scale).tolist(),
+                 "visible": True} if error else None)
         fig.add_trace(go.Scatter(
-            x=x, y=part[metric], mode="lines+markers" if numeric else "markers",
+            x=x, y=part[metric] * scale, mode="lines+markers" if numeric else "markers",
+            error_y=bars,
             name=html.escape(str(g)) if g is not None else _title(metric), text=text,
             marker={"size": 9, "color": PALETTE[i % len(PALETTE)]},
             hovertemplate=("%{text}<br>" if label else "") + "%{x}: %{y:.4g}<extra></extra>"))
