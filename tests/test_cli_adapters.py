@@ -72,7 +72,7 @@ def _check_search(call, tmp_path):
     assert isinstance(space, wb.SearchSpace) and set(space.params) == {"optimizer"}
     assert objectives == ["test_accuracy:max"]
     assert (kwargs["sampler"], kwargs["n_trials"], kwargs["seed"]) == ("random", 5, 7)
-    assert kwargs["storage"] is None and kwargs["study_name"] == "st"
+    assert kwargs["storage"] == "none" and kwargs["study_name"] == "st"  # wb.search: in memory
 
 
 def _check_report(call, tmp_path):

@@ -46,6 +46,15 @@ def test_bad_storage_and_sampler(tmp_path):
     with pytest.raises(wb.ConfigError, match="storage"):
         wb.search(TINY, SPACE, "test_accuracy:max", storage="postgresql://x@127.0.0.1:1/db",
                   store=tmp_path / "runs", n_trials=1)
+    import importlib.util
+
+    with pytest.raises(wb.ConfigError) as e:
+        wb.search(TINY, SPACE, "test_accuracy:max", store=tmp_path / "runs", n_trials=1,
+                  storage="postgresql://ana:s3cret@127.0.0.1:1/db")
+    message = str(e.value)
+    assert "s3cret" not in message and "ana:***@" in message  # the password never shows
+    if importlib.util.find_spec("psycopg") is None:  # the plain URL's driver names its package
+        assert "nn-workbench[postgres]" in message
     with pytest.raises(wb.ConfigError, match="did you mean 'nsga2'"):
         wb.search(TINY, SPACE, sampler="nsga", storage=None, store=tmp_path / "runs")
     with pytest.raises(wb.ConfigError, match="no finite grid"):
@@ -137,24 +146,83 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path):
 
 
 @pytest.mark.keras
-def test_two_processes_share_one_sqlite_study(tmp_path):
+def test_two_processes_share_one_sqlite_study_without_repeating_a_trial(tmp_path):
+    import os
+
     space = tmp_path / "space.yaml"
     space.write_text("optimizer: [adam, sgd]\nprune_ratio: {uniform: [0, 0.9]}\n")
+    url = f"sqlite:///{tmp_path}/shared.db"
     cmd = [sys.executable, "-m", "workbench", "search", "--space", str(space), "--sampler",
-           "random", "--trials", "2", "--objective", "test_accuracy:max", "--storage",
-           f"sqlite:///{tmp_path}/shared.db", "--study", "shared", "--runs-dir",
-           str(tmp_path / "runs"), "--dataset", "digits", "--epochs", "1",
-           "--max-train-samples", "300", "--hidden-units", "16"]
-    procs = [subprocess.Popen([*cmd, "--sampler-seed", str(i)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(2)]
+           "random", "--trials", "2", "--objective", "test_accuracy:max", "--study", "shared",
+           "--runs-dir", str(tmp_path / "runs"), "--dataset", "digits", "--epochs", "1",
+           "--max-train-samples", "300", "--hidden-units", "16"]  # both: --sampler-seed 0
+    procs = [subprocess.Popen([*cmd, "--storage", url], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True),
+             subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env={**os.environ, "WORKBENCH_STORAGE": url})]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
     import optuna
 
-    study = optuna.load_study(study_name="shared", storage=f"sqlite:///{tmp_path}/shared.db")
+    study = optuna.load_study(study_name="shared", storage=url)
     assert len(study.trials) == 4
+    ratios = [t.params["prune_ratio"] for t in study.trials]
+    assert len(set(ratios)) == 4, ratios  # same --sampler-seed, yet every point is new
+    seeds = {v for k, v in study.user_attrs.items() if k.startswith("sampler_seed:")}
+    assert len(seeds) == 2  # each worker's own seed, recorded in the study
     assert len(wb.RunStore(tmp_path / "runs")) == 4
+    from workbench.hpsearch import SearchResult, parse_objectives
+
+    table = SearchResult(study, parse_objectives("test_accuracy")).table()
+    assert table.host.notna().all() and table.size_bytes_float32.notna().all()  # from the study
+
+
+@pytest.mark.slow
+def test_a_killed_workers_trial_is_failed_and_run_again(tmp_path):
+    """kill -9 a worker mid-trial: its trial stops beating; the next worker to start a trial
+    after the grace period marks it failed and runs its parameters again."""
+    import os
+    import signal
+    import time
+
+    import optuna
+
+    from workbench.search_storage import GRACE_S
+
+    space = tmp_path / "space.yaml"
+    space.write_text("prune_ratio: {uniform: [0, 0.9]}\n")
+    url = f"sqlite:///{tmp_path}/hb.db"
+    cmd = [sys.executable, "-m", "workbench", "search", "--space", str(space), "--sampler",
+           "random", "--objective", "test_accuracy:max", "--storage", url, "--study", "hb",
+           "--runs-dir", str(tmp_path / "runs"), "--dataset", "digits",
+           "--max-train-samples", "300", "--hidden-units", "16"]
+    slow = subprocess.Popen([*cmd, "--trials", "1", "--epochs", "5000"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    running = []
+    while not running and time.monotonic() < deadline:
+        time.sleep(1)
+        try:
+            trials = optuna.load_study(study_name="hb", storage=url).trials
+        except Exception:  # the first worker is still creating the study
+            continue
+        running = [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+    assert running, "the first worker never started its trial"
+    time.sleep(2)  # mid-training
+    os.kill(slow.pid, signal.SIGKILL)
+    slow.wait()
+    time.sleep(GRACE_S + 1)  # its heartbeat is now stale
+    r = subprocess.run([*cmd, "--trials", "2", "--epochs", "1"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    trials = optuna.load_study(study_name="hb", storage=url).trials
+    states = [t.state.name for t in trials]
+    assert "RUNNING" not in states, states
+    killed = trials[running[0].number]
+    assert killed.state.name == "FAIL"
+    retried = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
+    assert retried and retried[0].state.name == "COMPLETE"
+    assert retried[0].params == killed.params  # the same point, run again
 
 
 @pytest.mark.keras

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from workbench.config import FIELDS, GROUPS, ExperimentConfig, FieldSpec, load_config_file
 from workbench.exceptions import RunFailed, WorkbenchError
 from workbench.hpsearch import DEFAULT_OBJECTIVES, SAMPLERS
+from workbench.search_storage import DEFAULT_STORAGE, STORAGE_ENV
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,9 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=None, help="seconds for this call")
     s.add_argument("--objective", action="append", default=None, metavar="METRIC:max|min",
                    help="repeatable (default: " + " and ".join(DEFAULT_OBJECTIVES) + ")")
-    s.add_argument("--storage", default="sqlite:///runs/search.db", metavar="URL",
-                   help="an Optuna storage URL, or none for an in-memory study (no resume; "
-                   "default: %(default)s)")
+    s.add_argument("--storage", default=None, metavar="URL",
+                   help="an Optuna storage URL, or none for an in-memory study (no resume). "
+                   f"Default: ${STORAGE_ENV} if set (keeps a password out of ps), else "
+                   f"{DEFAULT_STORAGE}")
     s.add_argument("--study", default=None, metavar="NAME")
     s.add_argument("--sampler-seed", type=int, default=0, help="seed of the sampler")
     s.add_argument("--config", metavar="FILE", help="base config (JSON or YAML)")
@@ -313,7 +315,7 @@ def _cmd_search(ns: argparse.Namespace) -> int:
     res = search(_config_from_args(ns), SearchSpace.from_yaml(Path(ns.space)),
                  ns.objective or list(DEFAULT_OBJECTIVES),
                  sampler=ns.sampler, n_trials=ns.trials, timeout=ns.timeout,
-                 storage=None if ns.storage.lower() in ("", "none") else ns.storage,
+                 storage=ns.storage if ns.storage is not None else DEFAULT_STORAGE,
                  study_name=ns.study, store=ns.runs_dir,
                  seed=ns.sampler_seed)
     df = res.table()

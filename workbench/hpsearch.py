@@ -9,9 +9,10 @@ epoch end); with several, the result is a Pareto front.
 from __future__ import annotations
 
 import math
+import os
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from workbench.config import ExperimentConfig
@@ -23,6 +24,7 @@ from workbench.search_space import (
     decode,
     encode,
 )
+from workbench.search_storage import DEFAULT_STORAGE, open_study, process_seed, storage_url
 
 
 def parse_objectives(objectives: Sequence[str] | str) -> list[tuple[str, str]]:
@@ -119,52 +121,6 @@ def _sampler(name: str, space: SearchSpace, seed: int, n_objectives: int) -> Any
     return info.make(optuna, space, seed)
 
 
-def _storage(url: str | None) -> Any:
-    import optuna
-
-    if url is None:
-        return None
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    import time
-
-    for attempt in range(6):  # processes starting together race to create the tables
-        try:
-            return optuna.storages.RDBStorage(url)
-        except Exception as e:
-            transient = "UNIQUE constraint" in str(e) or "already exists" in str(e) or (
-                "database is locked" in str(e))
-            if transient and attempt < 5:
-                time.sleep(0.3 * (attempt + 1))
-                continue
-            raise ConfigError("storage", url, f"a database URL Optuna can open, e.g. "
-                              f"sqlite:///runs/search.db ({type(e).__name__}: "
-                              f"{str(e).splitlines()[0][:200]})") from None
-    raise AssertionError("unreachable")
-
-
-def _open_study(storage: str | None, name: str, directions: list[str], sampler: Any,
-                pruner: Any) -> Any:
-    """Create or load a study; processes starting together on one new database may race to
-    create its tables or the study, so that is retried."""
-    import time
-
-    import optuna
-
-    for attempt in range(6):
-        try:
-            return optuna.create_study(storage=_storage(storage), study_name=name,
-                                       directions=directions, sampler=sampler, pruner=pruner,
-                                       load_if_exists=True)
-        except ConfigError:
-            raise
-        except Exception:
-            if attempt == 5:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
 @dataclass
 class SearchResult:
     """A finished (or interrupted) search: the Optuna study and its trials as a table."""
@@ -173,16 +129,20 @@ class SearchResult:
     objectives: list[tuple[str, str]]
 
     def table(self) -> Any:
-        """One row per trial: number, state, parameters, objective values, run id."""
+        """One row per trial, from the study itself (so every worker's trials, from every
+        machine): number, state, parameters, objective values, the run's other searchable
+        metrics, its run id and the host that ran it (its run folder is on that host)."""
         import pandas as pd
 
         rows = []
         for t in self.study.trials:
             row = {"trial": t.number, "state": t.state.name,
-                   "run_id": t.user_attrs.get("run_id")}
+                   "run_id": t.user_attrs.get("run_id"), "host": t.user_attrs.get("host")}
             row.update({k: decode(k, v) for k, v in t.params.items()})
             values = t.values or [None] * len(self.objectives)
             row.update({m: v for (m, _), v in zip(self.objectives, values, strict=True)})
+            row.update({k: v for k, v in t.user_attrs.get("metrics", {}).items()
+                        if k not in row})
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -195,7 +155,8 @@ class SearchResult:
         best = {t.number for t in self.study.best_trials}
         df = self.table()
         df = df[df.trial.isin(best)]
-        key = [c for c in df.columns if c not in ("trial", "state", "run_id")]
+        params = {k for t in self.study.trials for k in t.params}
+        key = [c for c in df.columns if c in params or c in dict(self.objectives)]
         if df.empty:
             return df.assign(duplicates=[]).reset_index(drop=True)
         sig = df[key].apply(lambda row: "|".join(map(repr, row)), axis=1)
@@ -243,7 +204,7 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
            space: SearchSpace | Mapping[str, Any],
            objectives: Sequence[str] | str = DEFAULT_OBJECTIVES,
            sampler: str = "tpe", n_trials: int = 20, timeout: float | None = None,
-           storage: str | None = "sqlite:///runs/search.db", study_name: str | None = None,
+           storage: str | None = DEFAULT_STORAGE, study_name: str | None = None,
            store: Any = "runs", seed: int = 0, prune: bool = True,
            progress: bool = True, stop: Any = None,
            on_trial: Any = None) -> SearchResult:
@@ -256,8 +217,12 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
         sampler: ``grid``, ``random``, ``tpe`` (Bayesian), ``gp`` (Gaussian process; needs
             PyTorch), ``cmaes`` or ``nsga2`` (evolutionary).
         n_trials / timeout: the budget (this call's; a resumed study keeps its old trials).
-        storage: an Optuna storage URL; the same URL and ``study_name`` resume a study, and
-            several processes can work on it at once. None = in memory.
+        storage: an Optuna storage URL (see :mod:`workbench.search_storage`); the same URL
+            and ``study_name`` resume a study, and several processes can work on it at once:
+            each draws its own sampler seed from ``seed`` (recorded in the study), and a trial
+            whose worker died is failed and re-run. Left at its default, the URL in
+            ``$WORKBENCH_STORAGE`` is used when set. None (or ``"none"``) = in memory, where
+            ``seed`` is used as it is.
         store: the RunStore (or folder) where every trial's run is recorded.
         prune: with one objective, stop poor trials early (median pruner on val accuracy).
         stop: a ``threading.Event``; once set, no new trial starts (the running one finishes).
@@ -282,7 +247,10 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
     objs = parse_objectives(objectives)
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ConfigError("n_trials", n_trials, "an integer >= 1")
-    smp = _sampler(sampler, space, seed, len(objs))
+    url = None if storage is None else storage_url(None if storage == DEFAULT_STORAGE
+                                                   else storage)  # the default: $env first
+    sampler_seed = process_seed(seed) if url else seed  # shared studies: a seed per worker
+    smp = _sampler(sampler, space, sampler_seed, len(objs))
     for name, d in space.params.items():  # every categorical value must combine with base
         if isinstance(d, list):
             for v in d:
@@ -295,7 +263,9 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
               if prune else optuna.pruners.NopPruner())
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = study_name or f"{base.label}-{sampler}-" + "-".join(m for m, _ in objs)
-    study = _open_study(storage, name, [d for _, d in objs], smp, pruner)
+    study = open_study(url, name, [d for _, d in objs], smp, pruner)
+    if url:
+        study.set_user_attr(f"sampler_seed:{socket.gethostname()}:{os.getpid()}", sampler_seed)
 
     def objective(trial: Any) -> Any:
         from workbench.exceptions import RunFailed
@@ -324,6 +294,10 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
             trial.set_user_attr("run_id", e.result.run_id if e.result else None)
             raise
         trial.set_user_attr("run_id", result.run_id)
+        trial.set_user_attr("host", socket.gethostname())
+        trial.set_user_attr("metrics", {k: result.metrics[k] for k in OBJECTIVE_METRICS
+                                        if isinstance(result.metrics.get(k), int | float)
+                                        and math.isfinite(result.metrics[k])})
         if callbacks and callbacks[0].pruned:
             raise optuna.TrialPruned(f"stopped at epoch {callbacks[0].pruned}")
         if result.status != "completed":
