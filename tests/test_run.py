@@ -177,6 +177,7 @@ r = wb.run(wb.ExperimentConfig(strategy="mirrored", epochs=4, learning_rate=0.00
                                 hidden_units=[32]), store=False,
            verbose=False)
 assert r.metrics["steps_per_execution"] == 1 and r.metrics["jit_compile"] is False
+assert r.metrics["replicas"] == 2
 try:
     wb.ExperimentConfig(strategy="mirrored", steps_per_execution=4)
 except wb.ConfigError as e:
@@ -190,6 +191,14 @@ print(r.status, r.metrics["test_accuracy"])
     assert p.returncode == 0, p.stderr[-3000:]
     status, acc = p.stdout.split()[-2:]
     assert status == "completed" and float(acc) > 0.85
+    # one CPU device: mirrored says it trains on one replica, in the console and a warning
+    one = subprocess.run([sys.executable, "-W", "always", "-m", "workbench", "train",
+                          "--strategy", "mirrored", "--epochs", "1", "--max-train-samples",
+                          "200", "--hidden-units", "8", "--runs-dir", str(tmp_path / "runs")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert "training on 1 replica (mirrored strategy)" in one.stdout
+    assert "found one device" in one.stderr
 
 
 def test_console_lines_per_epoch(capsys):

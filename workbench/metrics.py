@@ -94,6 +94,7 @@ METRICS: dict[str, MetricSpec] = _specs(
     MetricSpec("train_time_s", "Training time", "s", "min", digits=3, **_OBJ),
     MetricSpec("epoch_time_s", "Epoch time", "s", "min", digits=3),
     MetricSpec("steps_per_execution", "Steps per call", "steps"),
+    MetricSpec("replicas", "Replicas", "devices"),
     MetricSpec("epoch", "Epoch"),
 )
 

@@ -49,6 +49,10 @@ class ConsoleSink:
         if kind == "run_start":
             self._epochs = event.get("epochs")
             self._spe = event.get("steps_per_epoch")
+            replicas = event.get("replicas")
+            if replicas is not None and (replicas > 1 or event.get("strategy") != "default"):
+                print(f"training on {replicas} replica{'s' if replicas != 1 else ''} "
+                      f"({event.get('strategy')} strategy)", file=self.stream, flush=True)
         elif kind == "batch" and self._use_bar():
             self._update_bar(event)
         elif kind == "epoch":

@@ -260,6 +260,11 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
 
     seed_everything(cfg.seed)
     strategy = _strategy(cfg.strategy)
+    replicas = int(strategy.num_replicas_in_sync)
+    if cfg.strategy != "default" and replicas == 1:
+        warnings.warn(f"strategy={cfg.strategy!r} found one device, so it trains on one "
+                      "replica: no faster than 'default' (on a CPU machine, TensorFlow shows "
+                      "one CPU device; GPUs give one replica each)", UserWarning, stacklevel=2)
     compression = Compression(cfg)
     with strategy.scope():
         net = _build_model(cfg, model, ds) if source is None else _from_source(source, ds)
@@ -299,7 +304,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     all_sinks.extend(extra_sinks)
     stream = MetricStream(all_sinks, run_id=run_id, batch_size=batch, num_samples=n_train,
                           auto_end=False, extras=compression.extras(net),
-                          start_info={"config": cfg.to_dict(), "steps_per_epoch": spe})
+                          start_info={"config": cfg.to_dict(), "steps_per_epoch": spe,
+                                      "replicas": replicas, "strategy": cfg.strategy})
     guard = DivergenceGuard()
     stop_flag = stop if isinstance(stop, StopFlag) else StopFlag(stop)
     # the stop flag after the stream: a stop asked by a sink acts at the end of this call
@@ -348,7 +354,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         "size_bytes_float32": dense_bytes, "train_time_s": train_time,
         "epochs_completed": len(memory.of_type("epoch")), "batch_size_effective": batch,
         "steps_per_epoch": spe, "n_train": n_train, "jit_compile": execution.jit_compile,
-        "steps_per_execution": execution.steps_per_execution}
+        "steps_per_execution": execution.steps_per_execution, "replicas": replicas}
     if status != RunStatus.FAILED:
         if teacher is not None and not net.compiled:
             net.compile(loss=loss, metrics=["accuracy"], jit_compile=False)
