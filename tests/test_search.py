@@ -255,3 +255,21 @@ def test_search_notebook_runs_headless(tmp_path):
                         {"trials": 3, "epochs": 1, "sampler": "nsga2"}, tmp_path / "nb")
     assert r.status == "completed", r.error
     assert r.results["trials"] == 3 and r.results["pareto_size"] >= 1
+
+
+@pytest.mark.keras
+def test_a_pruned_trial_is_pruned_in_the_store_too(tmp_path):
+    """Three sound trials, then one at a hopeless learning rate: the median pruner stops it
+    after its first epoch, and its run is recorded as pruned, not completed."""
+    base = {**TINY, "epochs": 3, "validation_split": 0.2, "optimizer": "momentum",
+            "learning_rate": 0.1}
+    url, store = f"sqlite:///{tmp_path}/p.db", tmp_path / "runs"
+    wb.search(base, {"momentum": [0.0, 0.5, 0.9]}, "test_accuracy:max", sampler="grid",
+              n_trials=3, storage=url, study_name="p", store=store, progress=False)
+    res = wb.search(base, {"learning_rate": [1e-7]}, "test_accuracy:max", sampler="random",
+                    n_trials=1, storage=url, study_name="p", store=store, progress=False)
+    table = res.table()
+    assert list(table.state) == ["COMPLETE"] * 3 + ["PRUNED"]
+    statuses = {r["run_id"]: r["status"] for r in wb.RunStore(store).records()}
+    agree = {"COMPLETE": "completed", "PRUNED": "pruned"}
+    assert [statuses[i] for i in table.run_id] == [agree[s] for s in table.state]

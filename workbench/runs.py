@@ -3,7 +3,8 @@
 Layout of ``<root>/<run_id>/``::
 
     config.json    the ExperimentConfig (written first)
-    status.json    {"status": "running" | "completed" | "stopped" | "diverged" | "failed", ...}
+    status.json    {"status": "running" | "completed" | "stopped" | "pruned" | "diverged" |
+                    "failed", ...}
     events.jsonl   the metric events, appended live (``wb.follow`` reads it)
     history.csv    one row per epoch
     metrics.json   final metrics
@@ -60,6 +61,7 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     STOPPED = "stopped"  # a stop request or Ctrl-C: the weights so far are kept
+    PRUNED = "pruned"  # stopped early by a search's pruner (worse than its peers so far)
     DIVERGED = "diverged"  # a NaN/inf loss
     FAILED = "failed"
     INCOMPLETE = "incomplete"
@@ -71,7 +73,7 @@ class RunStatus(StrEnum):
     @property
     def usable(self) -> bool:
         """True when the run's weights can be evaluated, compressed or trained further."""
-        return self in (RunStatus.COMPLETED, RunStatus.STOPPED)
+        return self in (RunStatus.COMPLETED, RunStatus.STOPPED, RunStatus.PRUNED)
 
 
 STATUSES: tuple[str, ...] = tuple(RunStatus)

@@ -11,7 +11,8 @@ class TrialPruning(keras.callbacks.Callback):
     """Report the validation (or training) accuracy at each epoch end to ``trial``, and stop
     training when Optuna's pruner says the trial is worse than its peers at that epoch
     (the shape of optuna-integration's ``KerasPruningCallback``). ``pruned`` is the epoch
-    count at which it stopped (None: it ran to the end).
+    count at which it stopped (None: it ran to the end); ``outcome`` then says ``"pruned"``,
+    which ``wb.run`` records as the run's status.
 
     Example:
         >>> import optuna
@@ -26,6 +27,7 @@ class TrialPruning(keras.callbacks.Callback):
         super().__init__()
         self.trial = trial
         self.pruned: int | None = None
+        self.outcome: str | None = None
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         logs = logs or {}
@@ -35,4 +37,5 @@ class TrialPruning(keras.callbacks.Callback):
         self.trial.report(float(value), epoch)
         if self.trial.should_prune():
             self.pruned = epoch + 1
+            self.outcome = "pruned"
             self.model.stop_training = True

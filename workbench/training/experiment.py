@@ -338,6 +338,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
             status = RunStatus.DIVERGED
         elif stop_flag.requested:
             status = RunStatus.STOPPED
+        elif any(getattr(cb, "outcome", None) == RunStatus.PRUNED for cb in user_callbacks):
+            status = RunStatus.PRUNED  # a callback (a search's pruner) ended it early
 
     # 5. compress (strip masks, remove units, quantize or cluster), evaluate, export, account
     if status.usable and compression.active:

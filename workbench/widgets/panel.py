@@ -316,7 +316,8 @@ class ControlPanel:
         if result.status == "diverged":
             text += (f": the loss became NaN/inf at step {m.get('diverged_at_step')}; lower the "
                      f"learning rate (was {cfg.lr:g})")
-        color = {"completed": "#2e7d32", "stopped": "#8a6d00"}.get(result.status, "#c62828")
+        color = {"completed": "#2e7d32", "stopped": "#8a6d00",
+                 "pruned": "#8a6d00"}.get(result.status, "#c62828")
         self._status(text, color)
         self.compress_button.disabled = self._compress_source() is None
         for name in ("init_from", "distill_teacher"):
