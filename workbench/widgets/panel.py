@@ -338,8 +338,7 @@ class ControlPanel:
         sel = self.compare.selected
         if sel is not None and self.store is not None and sel in self.store:
             return sel
-        done = [r for r in self.results if r.status in ("completed", "stopped")
-                and r.model is not None]
+        done = [r for r in self.results if r.status.usable and r.model is not None]
         return done[-1] if done else None
 
     def compress(self, run: Any = None, epochs: int = 4) -> Any:
