@@ -13,6 +13,7 @@ import pytest
 
 import workbench as wb
 from tests.conftest import ROOT
+from workbench.architectures import MODELS
 from workbench.config import LR_SCHEDULES, OPTIMIZERS
 
 pytestmark = pytest.mark.keras
@@ -157,7 +158,7 @@ def test_failed_run_is_recorded_and_raises(store):
     assert df.status.tolist() == ["failed"] and "boom" in df.error.iloc[0]
 
 
-@pytest.mark.parametrize("model", ["logistic", "lenet300_100", "lenet5", "small_cnn"])
+@pytest.mark.parametrize("model", list(MODELS))
 def test_registered_models_adapt_to_inputs(model):
     for dataset in ("digits", "mnist1d"):
         cfg = wb.ExperimentConfig(dataset=dataset, model=model, epochs=1, max_train_samples=64)

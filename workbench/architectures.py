@@ -127,6 +127,21 @@ def _small_cnn(input_shape: Shape, num_classes: int, *, hidden_units: Units = ()
     return keras.Model(inp, out, name="small_cnn")
 
 
+def _conv25(input_shape: Shape, num_classes: int, *, hidden_units: Units = (),
+            activation: str = "relu") -> keras.Model:
+    """The MNIST-1D paper's CNN (Greydanus & Kobak 2024): three stride-2 convs of 25 channels
+    (kernels 5, 3, 3, padding 1), then a linear layer; 5,210 weights on MNIST-1D."""
+    keras, L = _layers()
+    inp, x, rank = _conv_input("conv25", input_shape)
+    conv, pad = (L.Conv2D, L.ZeroPadding2D) if rank == 2 else (L.Conv1D, L.ZeroPadding1D)
+    for i, k in enumerate((5, 3, 3), start=1):
+        x = pad(1, name=f"pad_{i}")(x)
+        x = conv(25, k, strides=2, activation=activation, name=f"conv_{i}")(x)
+    x = L.Flatten(name="flatten")(x)
+    out = L.Dense(num_classes, name="logits")(x)
+    return keras.Model(inp, out, name="conv25")
+
+
 MODELS: dict[str, ModelInfo] = {
     "logistic": ModelInfo("logistic", "Logistic regression: one dense layer on the inputs",
                           "any", _logistic),
@@ -138,6 +153,8 @@ MODELS: dict[str, ModelInfo] = {
                         "image_or_sequence", _lenet5),
     "small_cnn": ModelInfo("small_cnn", "Small CNN: conv 16, conv 32, dense 64",
                            "image_or_sequence", _small_cnn),
+    "conv25": ModelInfo("conv25", "The MNIST-1D paper's CNN: three stride-2 convs of 25 "
+                        "channels, then linear", "image_or_sequence", _conv25),
 }
 
 
