@@ -79,6 +79,13 @@ class RunStatus(StrEnum):
 STATUSES: tuple[str, ...] = tuple(RunStatus)
 
 
+def write_artifact(folder: Path, kind: str, data: bytes) -> Path:
+    """Write an export's bytes into ``folder`` under its run-folder name, atomically."""
+    path = Path(folder) / artifact_name(kind)
+    atomic_write_bytes(path, data)
+    return path
+
+
 def artifact_name(kind: str) -> str:
     """The file name of an export kind in a run folder.
 
@@ -204,9 +211,7 @@ class RunWriter:
 
     def save_artifact(self, kind: str, data: bytes) -> Path:
         """Write an export's bytes under the store's name for it (:func:`artifact_name`)."""
-        path = self.dir / artifact_name(kind)
-        atomic_write_bytes(path, data)
-        return path
+        return write_artifact(self.dir, kind, data)
 
     def finish(self, status: str, metrics: dict[str, Any], error: str | None = None) -> None:
         """Write the final status, then append the run's line to the store index."""

@@ -13,6 +13,7 @@ compressed weights on the test set and encodes the real ``.wbz`` bytes: nothing 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -252,22 +253,17 @@ class WhatIf:
         Example:
             >>> w.export("out/point", ["packed", "tflite_int8"], prune_ratio=0.9)  # doctest: +SKIP
         """
-        from workbench._io import atomic_write_bytes
         from workbench.compress.pipeline import export_all
         from workbench.config import ExperimentConfig
-        from workbench.runs import artifact_name
+        from workbench.runs import write_artifact
 
         cfg = ExperimentConfig(export=list(kinds))  # checks the kinds, names the field
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         final = self.model_for(**settings)
         x_train = self.x_train if self.x_train is not None else self.x_test
-        def save(kind: str, data: bytes) -> Path:
-            path = folder / artifact_name(kind)  # the names a run folder uses
-            atomic_write_bytes(path, data)
-            return path
-
-        return export_all(cfg, final, save, x_train, self.x_test, self.y_test)
+        return export_all(cfg, final, functools.partial(write_artifact, folder), x_train,
+                          self.x_test, self.y_test)  # the names a run folder uses
 
 
 # --- per-layer sensitivity ---

@@ -1,17 +1,6 @@
-"""Pure plotly figure builders from metric events or DataFrames.
-
-Each builder first extracts plain data (``*_data`` functions, testable without plotly), then
-draws it. The same builders serve the live ``wb.widgets.LivePlot``, static reports and tests.
-Non-finite values are drawn as gaps and marked with an ``x`` where they occur.
-
-Example:
-    >>> import workbench as wb
-    >>> events = [{"type": "epoch", "epoch": 1, "step": 10, "loss": 1.0, "val_loss": 1.2},
-    ...           {"type": "epoch", "epoch": 2, "step": 20, "loss": 0.5, "val_loss": 0.7}]
-    >>> fig = wb.figures.training_curves(events, "loss")
-    >>> [t.name for t in fig.data]
-    ['train loss', 'validation loss']
-"""
+"""Figures of one run over time: training curves, the learning rate, model size, and the
+live dashboard; the shared helpers of :mod:`workbench.figures` (the palette, gaps for
+non-finite values). Pure builders: plain data first, then drawing."""
 
 from __future__ import annotations
 
