@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(dataset-fashion-mnist chromium chromium-driver)
+APT_PACKAGES=(dataset-fashion-mnist chromium chromium-driver postgresql)
 PYTHON=${PYTHON:-python3}
 
 missing=()
@@ -25,7 +25,7 @@ if ((${#missing[@]})); then
   else
     echo "setup: optional Debian packages missing: ${missing[*]}"
     echo "setup: install them with: sudo apt-get install ${missing[*]}"
-    echo "setup: carrying on (Fashion-MNIST and browser tests will be skipped outside CI)"
+    echo "setup: carrying on (Fashion-MNIST, browser and PostgreSQL tests will be skipped outside CI)"
   fi
 fi
 
