@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="run store folder (default: runs)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    t.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="train one model on N local processes (127.0.0.1) with "
+                        "strategy=multi_worker; rank 0 prints and records the run")
     _add_config_flags(t)
 
     r = sub.add_parser("runs", help="list the runs in a store")
@@ -172,6 +175,10 @@ def _config_from_args(ns: argparse.Namespace) -> ExperimentConfig:
 
 def _cmd_train(ns: argparse.Namespace) -> int:
     cfg = _config_from_args(ns)
+    if ns.workers != 1:
+        from workbench.training.distribute import launch_workers
+
+        return launch_workers(cfg.to_dict(), ns.workers, ns.runs_dir, quiet=ns.quiet)
     from workbench.runs import RunStore
     from workbench.training.experiment import run
 

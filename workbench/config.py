@@ -30,7 +30,7 @@ GROUPS = ("data", "model", "training", "compression")
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu", "selu", "swish", "leaky_relu",
                "softplus", "linear")
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 JIT_MODES = ("auto", "on", "off")
 PRUNE_SCHEDULES = ("constant", "polynomial")
 PRUNE_STRUCTURES = ("unstructured", "units")
@@ -113,8 +113,10 @@ class ExperimentConfig:
     seed: int = _field(0, "Random seed: the same config and seed give the same history.",
                        "training", "int", low=0, high=2**31 - 1, widget_max=1000, label="Seed")
     strategy: str = _field(
-        "default", "Distribution: default (one device) or mirrored (MirroredStrategy over the "
-        "visible devices).", "training", "str", choices=STRATEGIES, label="Distribution")
+        "default", "Distribution: default (one device), mirrored (MirroredStrategy over the "
+        "visible devices) or multi_worker (one model trained by N processes, each given a "
+        "TF_CONFIG; `workbench train --workers N` starts them on this machine).", "training",
+        "str", choices=STRATEGIES, label="Distribution")
     jit_compile: str = _field(
         "auto", "XLA-compile the train step: auto (on CPU, for runs of 500k samples or more of "
         "models without convolutions, where it is faster; off for convolutions, whose oneDNN "

@@ -117,16 +117,6 @@ def seed_everything(seed: int) -> None:
         _determinism_on = True
 
 
-def _strategy(name: str) -> Any:
-    from workbench._tf import tf
-
-    if name == "default":
-        return tf.distribute.get_strategy()
-    gpus = tf.config.list_logical_devices("GPU")
-    devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
-    return tf.distribute.MirroredStrategy(devices=devices)
-
-
 def _build_model(cfg: ExperimentConfig, model: Any, ds: Dataset) -> Any:
     from workbench.architectures import build_model, check_user_model
 
@@ -135,9 +125,10 @@ def _build_model(cfg: ExperimentConfig, model: Any, ds: Dataset) -> Any:
     from workbench._tf import keras
 
     if isinstance(model, keras.Model):
-        if cfg.strategy == "mirrored":
-            raise ConfigError("strategy", "mirrored", "'default' when passing a built "
-                              "keras.Model; for 'mirrored' pass a builder callable(input_shape, "
+        if cfg.strategy != "default":
+            raise ConfigError("strategy", cfg.strategy, "'default' when passing a built "
+                              f"keras.Model; for {cfg.strategy!r} pass a builder callable("
+                              "input_shape, "
                               "num_classes) so the model is created inside the strategy")
         built = model
     elif callable(model):
@@ -253,13 +244,15 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     from workbench.callbacks import DivergenceGuard, MetricStream, StopFlag
     from workbench.compress.pipeline import Compression, compression_metrics, export_all
     from workbench.sinks import ConsoleSink, JSONLSink, MemorySink
+    from workbench.training.distribute import fix_multi_worker, make_strategy, worker_rank
     from workbench.training.execution import after_training
     from workbench.training.execution import apply as apply_execution
     from workbench.training.execution import resolve as resolve_execution
     from workbench.training.optimizers import build_optimizer
 
+    strategy = make_strategy(cfg.strategy)  # first: multi_worker must precede other TF ops
+    chief = cfg.strategy != "multi_worker" or worker_rank() == 0  # the one that records
     seed_everything(cfg.seed)
-    strategy = _strategy(cfg.strategy)
     replicas = int(strategy.num_replicas_in_sync)
     if cfg.strategy != "default" and replicas == 1:
         warnings.warn(f"strategy={cfg.strategy!r} found one device, so it trains on one "
@@ -281,6 +274,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
             trainee = make_distiller(teacher, net, temperature=cfg.distill_temperature,
                                      alpha=cfg.distill_alpha)
         trainee.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=False)
+        if cfg.strategy == "multi_worker":
+            fix_multi_worker(trainee, split.x_train[:batch], split.y_train[:batch])
     pruning = compression.callbacks(net, spe * cfg.epochs)
     execution = resolve_execution(
         cfg, trainee, batch_size=batch, steps_per_epoch=spe, user_callbacks=user_callbacks,
@@ -293,13 +288,13 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     extra = {"data": ds.info.name}
     if source is not None:
         extra["source_run"] = source.label
-    writer = run_store.start(cfg, extra) if run_store is not None else None
+    writer = run_store.start(cfg, extra) if run_store is not None and chief else None
     run_id = writer.run_id if writer else f"unsaved-{int(time.time() * 1000)}"
     memory = MemorySink()
     all_sinks: list[Any] = [memory]
     if writer:
         all_sinks.append(JSONLSink(writer.dir / "events.jsonl"))
-    if verbose:
+    if verbose and chief:
         all_sinks.append(ConsoleSink())
     all_sinks.extend(extra_sinks)
     stream = MetricStream(all_sinks, run_id=run_id, batch_size=batch, num_samples=n_train,
