@@ -159,3 +159,139 @@ def test_two_processes_train_one_model_as_well_as_one(tmp_path):
     assert two["config"]["strategy"] == "multi_worker"
     one = wb.run(dict(dataset="digits", epochs=5, seed=3), store=False, verbose=False)
     assert abs(two["metrics"]["test_accuracy"] - one.metrics["test_accuracy"]) <= 0.01
+
+
+# --- sweeps on a real Dask cluster whose workers cannot see the client's folders ---
+
+TINY = ROOT / "tests" / "data" / "tiny.ipynb"
+
+
+@pytest.fixture
+def hidden_cluster(tmp_path):
+    """``dask scheduler`` and 2 ``dask worker`` processes on 127.0.0.1. Each worker runs in a
+    private mount namespace with an empty tmpfs over ``tmp_path/client``: the client's
+    notebook and output folder do not exist for them (no shared disk)."""
+    dask = Path(sys.executable).parent / "dask"
+    can = os.geteuid() == 0 and shutil.which("unshare") is not None and dask.exists()
+    require_system(can, "root, unshare (util-linux) and the dask CLI")
+    client_dir = tmp_path / "client"
+    client_dir.mkdir()
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {**os.environ, "DASK_LOGGING__DISTRIBUTED": "error"}
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], env=quiet, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)]
+    for i in range(2):
+        script = (f"mount -t tmpfs none {client_dir} && exec {dask} worker {address} "
+                  f"--name w{i} --nthreads 1 --no-nanny --no-dashboard")
+        procs.append(subprocess.Popen(["unshare", "-m", "sh", "-c", script], env=quiet,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=30) as c:
+            c.wait_for_workers(2, timeout=60)
+            seen = c.run(os.path.exists, str(client_dir / "anything"))
+            assert len(seen) == 2
+        yield address, client_dir, procs[1:]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def _worker_children() -> list[str]:
+    return subprocess.run(["pgrep", "-f", "wb-sweep-"], capture_output=True,
+                          text=True).stdout.split()
+
+
+@pytest.mark.system
+@pytest.mark.notebook
+def test_a_dask_sweep_needs_no_shared_disk(hidden_cluster):
+    from distributed import Client
+
+    import workbench as wb
+
+    address, client_dir, _ = hidden_cluster
+    nb = client_dir / "tiny.ipynb"
+    shutil.copy(TINY, nb)
+    only_here = client_dir / "only-on-the-client.txt"
+    only_here.write_text("the workers cannot read this")
+    with Client(address) as c:  # the workers really cannot see the client's folder
+        assert list(c.run(os.path.exists, str(nb)).values()) == [False, False]
+    runs = [{"x": x} for x in (1, 2, 3, 4)] + [{"x": 5, "need_file": str(only_here)}]
+    df = wb.sweep(nb, runs=runs, output_dir=client_dir / "out", executor="dask",
+                  scheduler=address, progress=False)
+    assert list(df.status) == ["completed"] * 4 + ["failed"]
+    assert sorted(df.test_accuracy.dropna()) == [0.1, 0.2, 0.3, 0.4]
+    for run in df.run[:4]:
+        folder = client_dir / "out" / run
+        assert {"notebook.ipynb", "notebook.html", "params.json", "results.json",
+                "status.json"} <= {p.name for p in folder.iterdir()}
+    assert (client_dir / "out" / "_assets" / "plotly.min.js").exists()  # the pages' script
+    assert "FileNotFoundError" in df.error[4] and str(only_here) in df.error[4]  # real text
+    # past the return cap: failed with the size, its status and results still back
+    capped = wb.sweep(nb, runs=[{"x": 6}], output_dir=client_dir / "capped", executor="dask",
+                      scheduler=address, progress=False, max_return_mb=0.05)
+    assert capped.status[0] == "failed" and "over the 0.1 MB" in capped.error[0]
+    assert capped.test_accuracy[0] == pytest.approx(0.6)
+
+
+@pytest.mark.system
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_a_dask_sweep_survives_a_killed_worker(hidden_cluster):
+    address, client_dir, workers = hidden_cluster
+    out = client_dir / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "sweep", str(TINY), "-o", str(out), "--grid",
+         "x=1,2,3,4", "-p", "sleep", "4", "--executor", "dask", "--scheduler", address],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(_worker_children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert len(_worker_children()) >= 2, "the workers never started their runs"
+    time.sleep(1)
+    workers[0].kill()  # kill -9, mid-run
+    stdout, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "Traceback" not in stderr
+    import pandas as pd
+
+    df = pd.read_csv(out / "results.csv")
+    assert len(df) == 4
+    lost = df[df.status != "completed"]
+    named = [e for e in lost.error.astype(str) if "KilledWorker" in e]
+    assert len(named) == len(lost), lost.to_dict("records")  # rescheduled, or named
+    assert f"{4 - len(lost)} of 4 runs completed" in stdout
+
+
+@pytest.mark.system
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_ctrl_c_on_a_dask_sweep_stops_the_remote_runs(hidden_cluster):
+    address, client_dir, _ = hidden_cluster
+    out = client_dir / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "sweep", str(TINY), "-o", str(out), "--grid",
+         "x=1,2,3,4", "-p", "sleep", "120", "--executor", "dask", "--scheduler", address],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(_worker_children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert len(_worker_children()) >= 2, "the workers never started their runs"
+    time.sleep(4)  # inside the sleeping cell
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert time.monotonic() - t0 < 45  # the remote notebooks were stopped, not waited for
+    import pandas as pd
+
+    df = pd.read_csv(out / "results.csv")
+    assert sorted(df.status) == ["cancelled", "cancelled", "interrupted", "interrupted"]
+    assert "--resume" in " ".join(df.error.dropna())
+    time.sleep(2)
+    assert _worker_children() == []  # no run keeps going on the workers

@@ -122,7 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--workers", type=int, default=2)
     w.add_argument("--executor", choices=("local", "dask"), default="local")
     w.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="a Dask scheduler (tcp://host:8786); default: a local cluster")
+                   help="a Dask scheduler (tcp://host:8786); default: $WORKBENCH_SCHEDULER, "
+                        "else a local cluster. Its workers need no shared disk")
+    w.add_argument("--max-return-mb", type=float, default=200.0, metavar="MB",
+                   help="with --executor dask: the most one run folder may send back "
+                        "(default: 200)")
     w.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="skip runs already completed in DIR (default: on)")
     w.add_argument("--timeout", type=float, default=None, help="seconds per cell")
@@ -299,7 +303,8 @@ def _cmd_sweep(ns: argparse.Namespace) -> int:
     for name, value in ns.parameter:
         grid[name] = [value]
     df = sweep(ns.notebook, grid, ns.output_dir, workers=ns.workers, executor=ns.executor,
-               scheduler=ns.scheduler, resume=ns.resume, timeout=ns.timeout)
+               scheduler=ns.scheduler, resume=ns.resume, timeout=ns.timeout,
+               max_return_mb=ns.max_return_mb)
     done = int((df.status == "completed").sum())
     print(f"{done} of {len(df)} runs completed; table: {ns.output_dir}/results.csv")
     if ns.report:

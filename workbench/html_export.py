@@ -87,6 +87,16 @@ def _linked(assets: Path, name: str, source: Any, page_dir: Path) -> str:
     return Path(os.path.relpath(target, page_dir)).as_posix()
 
 
+def provide_linked_assets(html_path: str | Path, assets: str | Path) -> None:
+    """Write the shared scripts that a page made elsewhere links to into ``assets`` (a run
+    folder sent back by a Dask worker arrives without its sweep's ``_assets``)."""
+    text = Path(html_path).read_text(encoding="utf-8", errors="replace")
+    page_dir = Path(html_path).parent
+    for name, source in ((_PLOTLY_FILE, plotly_js), (_MATHJAX_FILE, mathjax_js)):
+        if f'src="{Path(os.path.relpath(Path(assets) / name, page_dir)).as_posix()}"' in text:
+            _linked(Path(assets), name, source, page_dir)
+
+
 def notebook_html(nb: Any, html_path: str | Path, *, assets: str | Path | None = None) -> Path:
     """Write a notebook node as an HTML page (code inputs hidden) that renders offline.
 

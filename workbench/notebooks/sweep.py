@@ -81,7 +81,8 @@ def _run_one(task: tuple[str, dict[str, Any], str, float | None]) -> dict[str, A
 def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
           output_dir: str | Path = "sweeps/sweep", *, runs: list[dict[str, Any]] | None = None,
           workers: int = 2, executor: str = "local", scheduler: str | None = None,
-          resume: bool = True, timeout: float | None = None, progress: bool = True) -> Any:
+          resume: bool = True, timeout: float | None = None, progress: bool = True,
+          max_return_mb: float = 200.0) -> Any:
     """Run a notebook for every parameter combination, in parallel; return the results table.
 
     Args:
@@ -90,9 +91,14 @@ def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
         output_dir: one sub-folder per run, named by :func:`param_hash` of its parameters, and
             ``results.csv`` (one row per run: parameters, status, the notebook's results).
         workers: parallel notebooks (worker processes, or Dask workers of a LocalCluster).
-        executor: ``local`` (a process pool) or ``dask`` (``scheduler="tcp://host:8786"``, or a
-            LocalCluster of ``workers`` processes on 127.0.0.1 when None).
+        executor: ``local`` (a process pool) or ``dask``: ``scheduler="tcp://host:8786"``
+            (default: ``$WORKBENCH_SCHEDULER``; without either, a LocalCluster of ``workers``
+            processes on 127.0.0.1). Dask workers need no shared disk: each gets the notebook
+            and its parameters and sends its run folder back (see
+            :mod:`workbench.notebooks.remote`).
         resume: skip runs already completed in ``output_dir``; rerun failed or missing ones.
+        max_return_mb: with ``dask``, the most one run folder may send back; a larger one is
+            ``failed`` with its size in the error (its status and results still come back).
 
     A failing run does not stop the others: it is listed with its cell and error and its
     annotated notebook is kept. Ctrl-C stops the sweep and keeps what completed.
@@ -136,8 +142,13 @@ def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
     interrupted = False
     try:
         if tasks:
-            runner = _run_dask if executor == "dask" else _run_local
-            runner(tasks, workers, scheduler, progress, skipped, len(checked))
+            if executor == "dask":
+                from workbench.notebooks.remote import run_dask
+
+                with _bar(len(checked), skipped, progress) as bar:
+                    run_dask(tasks, workers, scheduler, bar, max_return_mb)
+            else:
+                _run_local(tasks, workers, progress, skipped, len(checked))
     except KeyboardInterrupt:
         interrupted = True
         for _, _, out, _ in tasks:  # runs that never started (or never recorded an end)
@@ -172,8 +183,7 @@ def _bar(total: int, initial: int, progress: bool) -> Any:
                 desc="sweep", smoothing=0)
 
 
-def _run_local(tasks: list[Any], workers: int, scheduler: str | None, progress: bool,
-               done: int, total: int) -> None:
+def _run_local(tasks: list[Any], workers: int, progress: bool, done: int, total: int) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -249,36 +259,6 @@ def _stop_pool(pool: Any, futures: list[Any], grace: float = 20.0) -> None:
     for p in processes:
         if p.is_alive():
             p.terminate()
-
-
-def _run_dask(tasks: list[Any], workers: int, scheduler: str | None, progress: bool,
-              done: int, total: int) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if scheduler is None:
-        with _main_not_reimported():
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout=10)
-        except Exception as e:
-            raise ConfigError("scheduler", scheduler, f"the address of a reachable Dask "
-                              f"scheduler ({type(e).__name__}: {e})") from None
-    bar = _bar(total, done, progress)
-    try:
-        futures = client.map(_run_one, tasks, pure=False)
-        for f in as_completed(futures):
-            row = f.result()
-            bar.update(1)
-            bar.set_postfix_str(row["status"])
-    finally:
-        bar.close()
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def collect(output_dir: str | Path, runs: list[str] | None = None) -> Any:
