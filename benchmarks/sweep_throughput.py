@@ -1,11 +1,11 @@
 """Sweep throughput: a plain serial loop of the papermill CLI against `workbench sweep`.
 
 An 8-run grid of small digits runs of notebooks/05_compression_pipeline.ipynb (prune_ratio x
-quant_bits, 2 epochs, no baseline): (a) eight `papermill` CLI calls one after another against
-one `workbench sweep --workers 2` (target: ratio <= 0.6); (b) per notebook, the fixed overhead
-(kernel start, imports, papermill, HTML export: the wall time minus the training cells' own
-time, from papermill's per-cell durations) against the training cells' compute (target:
-overhead <= 6 s per notebook). Arms run one after the other in one process.
+quant_bits, 3 dense epochs then 2 of fine-tuning): (a) eight `papermill` CLI calls one after
+another against one `workbench sweep --workers 2` (target: ratio <= 0.6); (b) per notebook, the
+fixed overhead (kernel start, imports, papermill, HTML export: the wall time minus the
+training cells' own time, from papermill's per-cell durations) against the training cells'
+compute (target: overhead <= 6 s per notebook). Arms run one after the other in one process.
 
     .venv/bin/python benchmarks/sweep_throughput.py [--epochs 2]
 """
@@ -49,7 +49,7 @@ def main() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         subprocess.run([str(BIN / "papermill"), str(NB), str(out), "-p", "epochs",
-                        str(args.epochs), "-p", "baseline", "False", "-p", "prune_ratio", str(p),
+                        str(args.epochs), "-p", "dense_epochs", "3", "-p", "prune_ratio", str(p),
                         "-p", "quant_bits", str(b), "-p", "output_dir", str(tmp / "serial"),
                         "--cwd", str(tmp / "serial"), "--no-progress-bar"],
                        check=True, capture_output=True)
@@ -60,7 +60,7 @@ def main() -> None:
     t0 = time.perf_counter()
     subprocess.run([str(BIN / "workbench"), "sweep", str(NB), "-o", str(tmp / "sweep"),
                     "--grid", "prune_ratio=0,0.5,0.8,0.9", "--grid", "quant_bits=8,4",
-                    "-p", "epochs", str(args.epochs), "-p", "baseline", "false",
+                    "-p", "epochs", str(args.epochs), "-p", "dense_epochs", "3",
                     "--workers", "2"], check=True, capture_output=True)
     swept = time.perf_counter() - t0
     sweep_nb = []

@@ -23,6 +23,10 @@ QUICK = {
     "06_distillation": {"epochs": 2},
     "08_compress_trained": {"epochs": 4, "ratios": [0.5, 0.9], "bits": [4]},
     "20_mnist1d": {"quick": True},
+    "21_deep_compression": {"quick": True},
+    "22_to_prune_or_not": {"quick": True},
+    "23_adam_and_its_ancestors": {"quick": True},
+    "24_optimizer_benchmark": {"quick": True, "problem": "mnist1d"},
 }
 
 # the teaching notebooks, with quick parameters, and the claims each one makes
