@@ -63,12 +63,13 @@ def worker_rank(conf: dict[str, Any] | None = None) -> int:
 
 def make_strategy(name: str) -> Any:
     """The ``tf.distribute`` strategy of the config field ``strategy``."""
+    if name == "multi_worker":
+        tf_config()  # a clear error before TensorFlow is imported
     from workbench._tf import tf
 
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "multi_worker":
-        tf_config()
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]

@@ -217,6 +217,10 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     # 1. validate everything we can before touching the disk (a source's weights load here)
     cfg = _coerce_config(cfg)
     run_store = _resolve_store(store)
+    if cfg.strategy == "multi_worker":
+        from workbench.training.distribute import tf_config
+
+        tf_config()  # its processes' TF_CONFIG, read before anything is loaded
     source = None
     if cfg.init_from is not None:
         from workbench.training.source import adopt_source, load_source
