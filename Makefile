@@ -37,6 +37,7 @@ bench: bench-extra
 	$(BIN)/python benchmarks/whatif_latency.py
 	$(BIN)/python benchmarks/recovery.py
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/scaleout.py
 
 # tfmot (tf_keras) for benchmarks/vs_tfmot.py only. --no-deps: tf-keras would pull the full
 # `tensorflow` wheel beside tensorflow-cpu, and tfmot would downgrade absl-py.
