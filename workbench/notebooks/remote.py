@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench._io import atomic_write_json
+from workbench.notebooks._workers import main_not_reimported
 from workbench.notebooks.execute import ASSETS_DIR, STATUS_FILE
 
 SCHEDULER_ENV = "WORKBENCH_SCHEDULER"
@@ -42,17 +43,17 @@ _KEEP_PAST_CAP = ("params.json", STATUS_FILE, "results.json")
 _CHILD = """
 import json, os, signal, sys, threading, time
 from pathlib import Path
-from workbench.notebooks.sweep import _run_one, _worker_init
+from workbench.notebooks._workers import run_one, worker_init
 
 def orphaned(ppid=os.getppid()):  # the Dask worker died: stop the notebook
     while os.getppid() == ppid:
         time.sleep(1)
     os.kill(os.getpid(), signal.SIGINT)
 
-_worker_init()
+worker_init()
 threading.Thread(target=orphaned, daemon=True).start()
 task = json.loads(Path(sys.argv[1]).read_text())
-Path(sys.argv[2]).write_text(json.dumps(_run_one(tuple(task))))
+Path(sys.argv[2]).write_text(json.dumps(run_one(tuple(task))))
 """
 
 
@@ -153,9 +154,7 @@ def run_dask(tasks: list[Any], workers: int, scheduler: str | None, bar: Any,
 
     address, cluster = scheduler_address(scheduler), None
     if address is None:
-        from workbench.notebooks.sweep import _main_not_reimported
-
-        with _main_not_reimported():
+        with main_not_reimported():
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None)
         client = Client(cluster)

@@ -3,25 +3,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
 import os
 import signal
-import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from workbench._io import atomic_write_json
 from workbench.exceptions import ConfigError
-from workbench.notebooks.execute import (
-    ASSETS_DIR,
-    RESULTS_FILE,
-    STATUS_FILE,
-    execute,
-)
+from workbench.notebooks._workers import main_not_reimported, run_one, worker_init
+from workbench.notebooks.execute import RESULTS_FILE, STATUS_FILE
 from workbench.notebooks.params import check_parameters, notebook_parameters, param_hash
 
 
@@ -36,46 +30,6 @@ def expand_grid(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
     names = list(grid)
     values = [list(v) if isinstance(v, list | tuple) else [v] for v in grid.values()]
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
-
-
-_WORKER = {"busy": False, "interrupted": False}
-
-
-def _worker_init() -> None:
-    """Local pool workers: Ctrl-C interrupts the run in progress, and the worker then starts
-    no other (an idle worker just notes it, instead of dying with a traceback)."""
-    def on_sigint(signum: int, frame: Any) -> None:
-        _WORKER["interrupted"] = True
-        if _WORKER["busy"]:
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_sigint)
-    import logging
-
-    from workbench._env import verbose
-
-    if not verbose():  # an interrupted run's unretrieved nbclient task, collected later
-        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-
-
-def _run_one(task: tuple[str, dict[str, Any], str, float | None]) -> dict[str, Any]:
-    """Worker entry point (a separate process): run one notebook, return a summary row."""
-    path, params, out, timeout = task
-    if _WORKER["interrupted"]:
-        row = {"status": "cancelled", "error": "the sweep was interrupted (Ctrl-C) before this "
-               "run started; --resume runs it", "cell": None, "seconds": None}
-        atomic_write_json(Path(out) / STATUS_FILE, row)
-        return row
-    _WORKER["busy"] = True
-    try:
-        r = execute(Path(path), params, Path(out), "python3", timeout, True,
-                     Path(out).parent / ASSETS_DIR)
-        return {"status": r.status, "error": r.error, "cell": r.cell, "seconds": r.seconds}
-    except Exception as e:  # never let a worker die silently
-        return {"status": "failed", "error": f"{type(e).__name__}: {e}",
-                "cell": None, "seconds": 0.0, "traceback": traceback.format_exc()}
-    finally:
-        _WORKER["busy"] = False
 
 
 def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
@@ -189,12 +143,12 @@ def _run_local(tasks: list[Any], workers: int, progress: bool, done: int, total:
 
     ctx = mp.get_context("spawn")  # a clean interpreter per worker (no inherited TF state)
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
-                               initializer=_worker_init)
+                               initializer=worker_init)
     bar = _bar(total, done, progress)
     futures = []
     try:
-        with _main_not_reimported():  # the workers are started by the first submits
-            futures = [pool.submit(_run_one, t) for t in tasks]
+        with main_not_reimported():  # the workers are started by the first submits
+            futures = [pool.submit(run_one, t) for t in tasks]
         for f in as_completed(futures):
             row = f.result()
             bar.update(1)
@@ -205,32 +159,6 @@ def _run_local(tasks: list[Any], workers: int, progress: bool, done: int, total:
     finally:
         bar.close()
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-@contextlib.contextmanager
-def _main_not_reimported() -> Iterator[None]:
-    """Start worker processes without re-running the caller's script in each of them.
-
-    A spawned worker re-imports ``__main__`` from its file unless the script guards its code
-    with ``if __name__ == "__main__":``; an unguarded script that calls ``wb.sweep`` would
-    re-run in every worker (and fail with ``BrokenProcessPool``). The workers need nothing
-    from ``__main__`` (they run :func:`_run_one` on plain data), so while they start, the main
-    module does not say where it came from.
-    """
-    import sys
-
-    main = sys.modules.get("__main__")
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__")
-             if main is not None and k in main.__dict__}
-    try:
-        if main is not None:
-            main.__dict__.pop("__file__", None)
-            if "__spec__" in saved:
-                main.__spec__ = None
-        yield
-    finally:
-        if main is not None:
-            main.__dict__.update(saved)
 
 
 def _stop_pool(pool: Any, futures: list[Any], grace: float = 20.0) -> None:
