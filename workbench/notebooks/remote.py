@@ -41,9 +41,12 @@ SCHEDULER_ENV = "WORKBENCH_SCHEDULER"
 MAX_RETURN_MB = 200.0  #: the default cap on one run folder sent back by a worker
 _KEEP_PAST_CAP = ("params.json", STATUS_FILE, "results.json")
 _CHILD = """
-import json, os, signal, sys, threading, time
+import signal
+early = []  # a Ctrl-C that comes while the imports run: the run is then cancelled
+signal.signal(signal.SIGINT, lambda *_: early.append(1))
+import json, os, sys, threading, time
 from pathlib import Path
-from workbench.notebooks._workers import run_one, worker_init
+from workbench.notebooks._workers import WORKER_STATE, run_one, worker_init
 
 def orphaned(ppid=os.getppid()):  # the Dask worker died: stop the notebook
     while os.getppid() == ppid:
@@ -51,6 +54,7 @@ def orphaned(ppid=os.getppid()):  # the Dask worker died: stop the notebook
     os.kill(os.getpid(), signal.SIGINT)
 
 worker_init()
+WORKER_STATE["interrupted"] = bool(early)
 threading.Thread(target=orphaned, daemon=True).start()
 task = json.loads(Path(sys.argv[1]).read_text())
 Path(sys.argv[2]).write_text(json.dumps(run_one(tuple(task))))
