@@ -172,8 +172,8 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import workbench as wb
-from workbench.training.experiment import _strategy
-assert _strategy("mirrored").num_replicas_in_sync == 2
+from workbench.training.distribute import make_strategy
+assert make_strategy("mirrored").num_replicas_in_sync == 2
 r = wb.run(wb.ExperimentConfig(strategy="mirrored", epochs=4, learning_rate=0.005,
                                 hidden_units=[32]), store=False,
            verbose=False)
