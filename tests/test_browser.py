@@ -259,8 +259,12 @@ def test_workbench_screens_fit_at_1000_and_1400_px():
                                timeout=60_000)
         for width in (1000, 1400):
             page.set_viewport_size({"width": width, "height": 3400})  # the whole panel
-            time.sleep(2)  # JupyterLab re-lays out the notebook
+            deadline = time.monotonic() + 20  # JupyterLab, then plotly, re-lay out (slower
+            time.sleep(2)                     # on a loaded machine): wait for it to settle
             clipped = page.evaluate(CLIPPED_TITLES_JS)
+            while clipped and time.monotonic() < deadline:
+                time.sleep(1)
+                clipped = page.evaluate(CLIPPED_TITLES_JS)
             panel = page.locator(".jp-OutputArea-output", has=page.locator(".widget-tab")).first
             panel.screenshot(path=str(ARTIFACTS / f"workbench_{width}px.png"))  # all of it
             assert clipped == [], (width, clipped)
