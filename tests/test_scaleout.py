@@ -201,6 +201,20 @@ def hidden_cluster(tmp_path):
             p.wait()
 
 
+def _dask_sweep_with_two_runs_going(address: str, out: Path, sleep: float
+                                    ) -> subprocess.Popen[str]:
+    """`workbench sweep --executor dask` of 4 runs that sleep, once both workers run one."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "sweep", str(TINY), "-o", str(out), "--grid",
+         "x=1,2,3,4", "-p", "sleep", str(sleep), "--executor", "dask", "--scheduler", address],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(_worker_children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert len(_worker_children()) >= 2, "the workers never started their runs"
+    return proc
+
+
 def _worker_children() -> list[str]:
     return subprocess.run(["pgrep", "-f", "wb-sweep-"], capture_output=True,
                           text=True).stdout.split()
@@ -244,14 +258,7 @@ def test_a_dask_sweep_needs_no_shared_disk(hidden_cluster):
 def test_a_dask_sweep_survives_a_killed_worker(hidden_cluster):
     address, client_dir, workers = hidden_cluster
     out = client_dir / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "sweep", str(TINY), "-o", str(out), "--grid",
-         "x=1,2,3,4", "-p", "sleep", "4", "--executor", "dask", "--scheduler", address],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while len(_worker_children()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert len(_worker_children()) >= 2, "the workers never started their runs"
+    proc = _dask_sweep_with_two_runs_going(address, out, sleep=4)
     time.sleep(1)
     workers[0].kill()  # kill -9, mid-run
     stdout, stderr = proc.communicate(timeout=240)
@@ -273,14 +280,7 @@ def test_a_dask_sweep_survives_a_killed_worker(hidden_cluster):
 def test_ctrl_c_on_a_dask_sweep_stops_the_remote_runs(hidden_cluster):
     address, client_dir, _ = hidden_cluster
     out = client_dir / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "sweep", str(TINY), "-o", str(out), "--grid",
-         "x=1,2,3,4", "-p", "sleep", "120", "--executor", "dask", "--scheduler", address],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while len(_worker_children()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert len(_worker_children()) >= 2, "the workers never started their runs"
+    proc = _dask_sweep_with_two_runs_going(address, out, sleep=120)
     time.sleep(4)  # inside the sleeping cell
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
