@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 
@@ -23,6 +24,38 @@ def test_defaults_are_valid_and_every_field_has_metadata():
                 "run_name"}
     assert required <= set(FIELDS)
     assert {s.name for s in fields_in_group("data")} >= {"dataset", "validation_split"}
+
+
+def test_a_data_set_recipe_fills_only_the_fields_left_unset():
+    plain = wb.ExperimentConfig(dataset="mnist1d", model="small_cnn")
+    assert (plain.batch_size, plain.epochs, plain.lr_schedule) == (100, 60, "cosine")
+    assert plain.learning_rate is None and plain.lr == pytest.approx(0.01)
+    assert plain.recommended == {"batch_size": 100, "epochs": 60, "lr_schedule": "cosine",
+                                 "learning_rate": pytest.approx(0.01)}
+    # set explicitly, even to the usual default: kept
+    mine = wb.ExperimentConfig(dataset="mnist1d", epochs=10, batch_size=32, learning_rate=1e-3)
+    assert (mine.epochs, mine.batch_size, mine.lr, mine.lr_schedule) == (10, 32, 1e-3, "cosine")
+    assert mine.recommended == {"lr_schedule": "cosine"}
+    assert wb.ExperimentConfig.from_dict({"dataset": "mnist1d", "epochs": 10}).epochs == 10
+    # a data set without a recipe: the usual defaults
+    usual = wb.ExperimentConfig()
+    assert (usual.batch_size, usual.epochs, usual.lr_schedule, usual.lr) == (32, 10, "constant",
+                                                                             1e-3)
+    assert usual.recommended == {} and usual.unset == {"batch_size", "epochs", "lr_schedule"}
+    # replace re-resolves what was left unset for the new data set, and keeps what was set
+    back = plain.replace(dataset="digits", epochs=3)
+    assert (back.batch_size, back.epochs, back.lr_schedule, back.lr) == (32, 3, "constant", 1e-3)
+    assert plain.replace(seed=1).epochs == 60
+    assert usual.replace(dataset="mnist1d").batch_size == 100
+    # a saved config holds the resolved values, so it reruns exactly, anywhere
+    again = wb.ExperimentConfig.from_json(plain.to_json())
+    assert again == plain and again.unset == frozenset()
+    assert again.replace(dataset="digits").epochs == 60
+    # the SGD family diverges at Adam's 10x: it gets 3x its usual rate
+    assert wb.ExperimentConfig(dataset="mnist1d", optimizer="momentum").lr == pytest.approx(0.15)
+    assert wb.ExperimentConfig(dataset="digits", optimizer="momentum").lr == pytest.approx(0.05)
+    # sweeps and Dask ship configs pickled: what was unset stays unset
+    assert pickle.loads(pickle.dumps(plain)).replace(dataset="digits").epochs == 10
 
 
 @pytest.mark.parametrize("field,value,needle", [

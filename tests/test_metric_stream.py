@@ -137,6 +137,20 @@ def test_console_sink_line_per_epoch():
     assert line.startswith("epoch 1/2") and "val_loss nan" in line and "lr 1.00e-01" in line
 
 
+def test_console_sink_names_the_settings_a_data_set_recommended():
+    out = io.StringIO()
+    cfg = wb.ExperimentConfig(dataset="mnist1d", epochs=3)
+    ConsoleSink(stream=out, bar=False).send({"type": "run_start", "epochs": 3,
+                                             "config": cfg.to_dict(),
+                                             "recommended": cfg.recommended})
+    assert out.getvalue() == ("mnist1d's recommended settings for the fields left unset: "
+                              "batch_size 100, lr_schedule cosine, learning_rate 0.01\n")
+    quiet = io.StringIO()
+    ConsoleSink(stream=quiet, bar=False).send({"type": "run_start", "epochs": 3,
+                                               "recommended": {}})
+    assert quiet.getvalue() == ""
+
+
 @pytest.mark.keras
 def test_run_writes_events_that_follow_reads(store):
     with warnings.catch_warnings():

@@ -45,6 +45,28 @@ def test_controls_are_generated_from_field_metadata(tmp_path):
     assert panel.config.learning_rate == pytest.approx(0.02)
 
 
+def test_the_data_set_recipe_fills_the_controls_left_untouched(tmp_path):
+    panel = wb.widgets.ControlPanel(store=tmp_path / "runs")
+    panel.controls["epochs"].value = 5  # moved by the user: theirs from now on
+    panel.controls["dataset"].value = "mnist1d"
+    cfg = panel.config
+    assert (cfg.epochs, cfg.batch_size, cfg.lr_schedule) == (5, 100, "cosine")
+    assert cfg.lr == pytest.approx(0.01) and cfg.learning_rate is None
+    assert panel.controls["batch_size"].value == 100
+    assert panel.controls["lr_schedule"].value == "cosine"
+    assert panel.controls["learning_rate"].value == pytest.approx(0.01)
+    panel.controls["dataset"].value = "digits"
+    cfg = panel.config
+    assert (cfg.epochs, cfg.batch_size, cfg.lr_schedule, cfg.lr) == (5, 32, "constant", 1e-3)
+    assert panel.controls["batch_size"].value == 32
+    # notebook 00 passes every field explicitly: a control holding what its data set recommends
+    # still follows the data set, a value of the user's own does not
+    explicit = wb.ExperimentConfig.from_dict({**wb.ExperimentConfig().to_dict(), "batch_size": 64})
+    panel = wb.widgets.ControlPanel(explicit, store=tmp_path / "runs")
+    panel.set(dataset="mnist1d")
+    assert (panel.config.epochs, panel.config.batch_size) == (60, 64)
+
+
 def test_invalid_input_is_shown_and_disables_run(tmp_path):
     panel = wb.widgets.ControlPanel(store=tmp_path / "runs")
     before = panel.config

@@ -40,11 +40,43 @@ QUANT_MODES = ("ptq", "qat", "keras")
 QUANT_GRANULARITIES = ("per_tensor", "per_channel")
 
 
+class _Recommended:
+    """The constructor default of the fields a data set may recommend (:data:`RECIPE_FIELDS`):
+    replaced on creation by the data set's recipe value, or by the field's own default."""
+
+    def __repr__(self) -> str:
+        return "<the data set's recommended value>"
+
+
+RECOMMENDED: Any = _Recommended()
+#: Fields a data set's ``recipe`` may set when the config leaves them unset (and, through
+#: ``lr_scale``, the learning rate when ``learning_rate`` is None).
+RECIPE_FIELDS = ("batch_size", "epochs", "lr_schedule")
+
+
+def recommended_value(dataset: str, name: str) -> Any:
+    """What field ``name`` of :data:`RECIPE_FIELDS` is when a config on ``dataset`` leaves it
+    unset: the data set's recipe value, else the field's default.
+
+    Example:
+        >>> from workbench.config import recommended_value
+        >>> recommended_value("mnist1d", "epochs"), recommended_value("digits", "epochs")
+        (60, 10)
+    """
+    info = DATASETS.get(dataset)
+    return (info.recipe if info is not None else {}).get(name, FIELDS[name].default)
+
+
 def _field(default: Any, help: str, group: str, kind: str, **kw: Any) -> Any:
     spec = dict(default=default, help=help, group=group, kind=kind, **kw)
     if isinstance(default, list | tuple):
         return dataclasses.field(default_factory=lambda: tuple(default), metadata={"spec": spec})
     return dataclasses.field(default=default, metadata={"spec": spec})
+
+
+def _recipe_field(default: Any, help: str, group: str, kind: str, **kw: Any) -> Any:
+    spec = dict(default=default, help=help, group=group, kind=kind, **kw)
+    return dataclasses.field(default=RECOMMENDED, metadata={"spec": spec})
 
 
 @dataclass(frozen=True)
@@ -88,7 +120,9 @@ class ExperimentConfig:
         "one.", "training", "str", choices=tuple(OPTIMIZERS), label="Optimizer")
     learning_rate: float | None = _field(
         None, "Initial (peak, for one_cycle and warm-up) learning rate; None = the optimizer's "
-        "recommended rate (0.05 for momentum/nesterov, 1e-3 for adam...).", "training", "float",
+        "recommended rate (0.05 for momentum/nesterov, 1e-3 for adam...), times the data set's "
+        "lr_scale where it has one (on mnist1d: 10 for Adam and its kin, 3 for the rest).",
+        "training", "float",
         low=0.0, low_open=True, high=10.0, log=True, optional=True, label="Learning rate")
     momentum: float = _field(
         0.9, "Momentum of the momentum and nesterov optimizers (plain sgd uses none).", "training",
@@ -96,19 +130,21 @@ class ExperimentConfig:
     weight_decay: float = _field(
         0.0, "Decoupled weight decay applied by the optimizer (0 = off).", "training", "float",
         low=0.0, high=1.0, high_open=True, widget_max=0.1, label="Weight decay")
-    lr_schedule: str = _field(
-        "constant", "Learning-rate schedule over the whole run.", "training", "str",
+    lr_schedule: str = _recipe_field(
+        "constant", "Learning-rate schedule over the whole run (unset: the data set's "
+        "recommended one, else constant).", "training", "str",
         choices=tuple(LR_SCHEDULES), label="LR schedule")
     warmup_epochs: int = _field(
         0, "Epochs of linear learning-rate warm-up before the schedule (must be < epochs).",
         "training", "int", low=0, widget_max=20, label="Warm-up", unit="epochs")
-    batch_size: int = _field(
+    batch_size: int = _recipe_field(
         32, "Mini-batch size; 0 = full batch (plain gradient descent), 1 = stochastic. Larger "
-        "than the training set: clamped to it, with a warning.", "training", "int", low=0,
+        "than the training set: clamped to it, with a warning. Unset: the data set's recommended "
+        "size (100 on mnist1d), else 32.", "training", "int", low=0,
         widget_max=1024, label="Batch size", unit="samples")
-    epochs: int = _field(
+    epochs: int = _recipe_field(
         10, "Passes over the training set; 0 (with init_from) compresses the source's weights "
-        "without training.", "training", "int", low=0, high=100000, widget_max=100,
+        "without training. Unset: the data set's recommended number (60 on mnist1d), else 10.", "training", "int", low=0, high=100000, widget_max=100,
         label="Epochs", unit="epochs")
     seed: int = _field(0, "Random seed: the same config and seed give the same history.",
                        "training", "int", low=0, high=2**31 - 1, widget_max=1000, label="Seed")
@@ -201,6 +237,11 @@ class ExperimentConfig:
                                   "training", "str", optional=True, label="Run name")
 
     def __post_init__(self) -> None:
+        unset = [n for n in RECIPE_FIELDS if getattr(self, n) is RECOMMENDED]
+        for name in unset:
+            object.__setattr__(self, name, recommended_value(self.dataset, name)
+                               if isinstance(self.dataset, str) else FIELDS[name].default)
+        object.__setattr__(self, "_unset", frozenset(unset))
         for f in dataclasses.fields(self):
             spec = FIELDS[f.name]
             object.__setattr__(self, f.name, spec.check(getattr(self, f.name)))
@@ -243,7 +284,44 @@ class ExperimentConfig:
             'sgd'
         """
         check_field_names(changes)
-        return dataclasses.replace(self, **changes)
+        kept = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in self.unset}
+        return type(self)(**{**kept, **changes})
+
+    @property
+    def unset(self) -> frozenset[str]:
+        """The fields of :data:`RECIPE_FIELDS` the config left unset: they follow the data set.
+
+        Example:
+            >>> import workbench as wb
+            >>> sorted(wb.ExperimentConfig(epochs=3).unset)
+            ['batch_size', 'lr_schedule']
+        """
+        return getattr(self, "_unset", frozenset())
+
+    @property
+    def recommended(self) -> dict[str, Any]:
+        """The settings this config took from its data set's recipe, because it left them unset.
+
+        A field set explicitly (even to its usual default) keeps its value. ``replace`` with
+        another data set re-resolves the unset fields for it; a saved config (``to_dict``)
+        holds the resolved values, so it reruns exactly.
+
+        Example:
+            >>> import workbench as wb
+            >>> cfg = wb.ExperimentConfig(dataset="mnist1d", model="small_cnn", epochs=5)
+            >>> cfg.recommended
+            {'batch_size': 100, 'lr_schedule': 'cosine', 'learning_rate': 0.01}
+            >>> cfg.replace(dataset="digits").recommended, cfg.replace(dataset="digits").epochs
+            ({}, 5)
+        """
+        info = DATASETS.get(self.dataset)
+        recipe = info.recipe if info is not None else {}
+        out = {n: getattr(self, n) for n in RECIPE_FIELDS
+               if n in self.unset and n in recipe}
+        if self.learning_rate is None and self._lr_scale() != 1.0:
+            out["learning_rate"] = self.lr
+        return out
 
     def to_json(self, indent: int | None = 2) -> str:
         """Serialize to JSON text."""
@@ -286,7 +364,8 @@ class ExperimentConfig:
 
     @property
     def lr(self) -> float:
-        """The learning rate in effect: ``learning_rate``, or the optimizer's recommended one.
+        """The learning rate in effect: ``learning_rate``, or the optimizer's recommended one
+        (times the data set's ``lr_scale``, where its recipe has one).
 
         Example:
             >>> import workbench as wb
@@ -295,7 +374,13 @@ class ExperimentConfig:
         """
         if self.learning_rate is not None:
             return self.learning_rate
-        return OPTIMIZERS[self.optimizer].default_lr
+        return OPTIMIZERS[self.optimizer].default_lr * self._lr_scale()
+
+    def _lr_scale(self) -> float:
+        info = DATASETS.get(self.dataset)
+        scales = info.recipe.get("lr_scale", {}) if info is not None else {}
+        return float(scales.get("adaptive" if OPTIMIZERS[self.optimizer].adaptive else "other",
+                                1.0))
 
     @property
     def model_options(self) -> dict[str, Any]:

@@ -31,6 +31,9 @@ class RunStart(TypedDict, total=False):
     steps_per_epoch: int
     params: int
     config: dict[str, Any]
+    replicas: int  # devices or processes training in sync
+    strategy: str
+    recommended: dict[str, Any]  # settings taken from the data set's recipe (fields left unset)
 
 
 class Batch(TypedDict, total=False):

@@ -53,6 +53,13 @@ class ConsoleSink:
             if replicas is not None and (replicas > 1 or event.get("strategy") != "default"):
                 print(f"training on {replicas} replica{'s' if replicas != 1 else ''} "
                       f"({event.get('strategy')} strategy)", file=self.stream, flush=True)
+            recommended = event.get("recommended") or {}
+            if recommended:
+                dataset = (event.get("config") or {}).get("dataset", "the data set")
+                settings = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                                     for k, v in recommended.items())
+                print(f"{dataset}'s recommended settings for the fields left unset: {settings}",
+                      file=self.stream, flush=True)
         elif kind == "batch" and self._use_bar():
             self._update_bar(event)
         elif kind == "epoch":

@@ -304,7 +304,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     stream = MetricStream(all_sinks, run_id=run_id, batch_size=batch, num_samples=n_train,
                           auto_end=False, extras=compression.extras(net),
                           start_info={"config": cfg.to_dict(), "steps_per_epoch": spe,
-                                      "replicas": replicas, "strategy": cfg.strategy})
+                                      "replicas": replicas, "strategy": cfg.strategy,
+                                      "recommended": cfg.recommended})
     guard = DivergenceGuard()
     stop_flag = stop if isinstance(stop, StopFlag) else StopFlag(stop)
     # the stop flag after the stream: a stop asked by a sink acts at the end of this call

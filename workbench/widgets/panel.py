@@ -18,7 +18,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from workbench.config import FIELDS, GROUPS, ExperimentConfig
+from workbench.config import FIELDS, GROUPS, RECIPE_FIELDS, ExperimentConfig, recommended_value
 from workbench.exceptions import ConfigError, RunFailed, WorkbenchError
 from workbench.runs import RunResult, RunStore, artifact_name
 from workbench.widgets.compare import CompareView
@@ -74,7 +74,13 @@ class ControlPanel:
         self.data, self.model = data, model
         self._base = base
         self._config = base
-        self._lr_auto = base.learning_rate is None
+        # the fields that follow the data set's recommendation until the user moves them: those
+        # the config left unset or that hold what the data set recommends (a control cannot
+        # tell a typed 10 from a default 10)
+        self._auto = {n for n in RECIPE_FIELDS if n in base.unset
+                      or getattr(base, n) == recommended_value(base.dataset, n)}
+        if base.learning_rate is None:
+            self._auto.add("learning_rate")
         self._quiet = False
         self.results: list[RunResult] = []
         self.error: str | None = None
@@ -167,16 +173,20 @@ class ControlPanel:
         values = self._base.to_dict()
         for name, w in self.controls.items():
             values[name] = read_control(FIELDS[name], w)
-        if "learning_rate" in self.controls and self._lr_auto:
-            values["learning_rate"] = None
+        for name in self._auto:
+            if name == "learning_rate":
+                values[name] = None
+            else:
+                values.pop(name)  # resolved from the data set chosen now
         values.update(self.locked)
         return values
 
     def _on_change(self, change: dict[str, Any]) -> None:
         if self._quiet:
             return
-        if change["owner"] is self.controls.get("learning_rate"):
-            self._lr_auto = False
+        for name in list(self._auto):
+            if change["owner"] is self.controls.get(name):
+                self._auto.discard(name)
         self._validate()
 
     def _validate(self) -> None:
@@ -192,12 +202,13 @@ class ControlPanel:
             return
         self.error = None
         self._config = cfg
-        if self._lr_auto and "learning_rate" in self.controls:
-            self._quiet = True
-            try:
-                set_control(self.controls["learning_rate"], cfg.lr)
-            finally:
-                self._quiet = False
+        self._quiet = True
+        try:  # the recommended values shown follow the data set
+            for name in self._auto & set(self.controls):
+                set_control(self.controls[name],
+                            cfg.lr if name == "learning_rate" else getattr(cfg, name))
+        finally:
+            self._quiet = False
         self.run_button.disabled = self.running
         self.run_button.tooltip = "train this configuration"
         self.message.value = ("<span style='color:#8a6d00'>a run is in progress: these changes "
@@ -248,9 +259,11 @@ class ControlPanel:
         self._quiet = True
         try:
             for name, value in fields.items():
-                if name == "learning_rate":
-                    self._lr_auto = value is None
+                if name == "learning_rate" and value is None:
+                    self._auto.add(name)
                     value = candidate.lr
+                else:
+                    self._auto.discard(name)
                 set_control(self.controls[name], getattr(candidate, name) if
                              name != "learning_rate" else value)
         finally:
