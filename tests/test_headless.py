@@ -51,6 +51,19 @@ def test_every_notebook_has_documented_parameters():
             assert "output_dir" in params
 
 
+def test_every_notebook_is_valid_nbformat_with_cell_ids():
+    import warnings
+
+    import nbformat
+
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a missing cell id is only a warning, printed
+            nb = nbformat.read(str(path), as_version=4)  # by papermill on every run
+            nbformat.validate(nb)
+        assert all(c.get("id") for c in nb.cells), path.name
+
+
 def test_parameters_cells_are_written_from_the_field_specs():
     import importlib.util
 
