@@ -62,10 +62,10 @@ def main() -> None:
                           from_logits=meta["logits"]),
                       metrics=["accuracy"], jit_compile=arm["jit"],
                       steps_per_execution=arm["spe"])
-        hist = model.fit(x, y, batch_size=meta["batch"], epochs=meta["epochs"], verbose=0,
-                         shuffle=True, callbacks=[Timer()])
         if arm["jit"] is True and not model.jit_compile:
             model._jit_compile = True  # Keras refuses XLA under op determinism; wb.run does not
+        hist = model.fit(x, y, batch_size=meta["batch"], epochs=meta["epochs"], verbose=0,
+                         shuffle=True, callbacks=[Timer()])
         settings = {"jit": bool(model.jit_compile), "spe": arm["spe"]}
         final_loss = float(hist.history["loss"][-1])
     print(json.dumps({"epoch_s": times, "settings": settings, "loss": final_loss}))

@@ -75,6 +75,22 @@ def _field(default: Any, help: str, group: str, kind: str, **kw: Any) -> Any:
     return dataclasses.field(default=default, metadata={"spec": spec})
 
 
+def following_data_set(cfg: ExperimentConfig) -> set[str]:
+    """The fields a control panel lets follow the data set until the user moves them: the
+    :data:`RECIPE_FIELDS` that ``cfg`` left unset or that hold what its data set recommends (a
+    control cannot tell a typed 10 from a default 10), and ``learning_rate`` when it is None.
+
+    Example:
+        >>> import workbench as wb
+        >>> from workbench.config import following_data_set
+        >>> sorted(following_data_set(wb.ExperimentConfig(batch_size=64)))
+        ['epochs', 'learning_rate', 'lr_schedule']
+    """
+    auto = {n for n in RECIPE_FIELDS
+            if n in cfg.unset or getattr(cfg, n) == recommended_value(cfg.dataset, n)}
+    return auto | ({"learning_rate"} if cfg.learning_rate is None else set())
+
+
 def _recipe_field(default: Any, help: str, group: str, kind: str, **kw: Any) -> Any:
     spec = dict(default=default, help=help, group=group, kind=kind, **kw)
     return dataclasses.field(default=RECOMMENDED, metadata={"spec": spec})

@@ -15,7 +15,7 @@ import importlib.util
 import os
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -283,6 +283,18 @@ DATASETS: dict[str, DatasetInfo] = {
     "spirals": DatasetInfo("spirals", "Two interleaved spirals (2-D, teaching)", (2,), 2,
                            ("0", "1"), "generated", 800, 200, _two_d("spirals")),
 }
+
+
+def recommended_text(recommended: Mapping[str, Any]) -> str:
+    """``cfg.recommended`` as the console and the panel show it.
+
+    Example:
+        >>> from workbench.data import recommended_text
+        >>> recommended_text({"batch_size": 100, "learning_rate": 0.01})
+        'batch_size 100, learning_rate 0.01'
+    """
+    return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in recommended.items())
 
 
 def datasets() -> dict[str, DatasetInfo]:

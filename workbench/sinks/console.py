@@ -6,6 +6,8 @@ import math
 import sys
 from typing import Any, TextIO
 
+from workbench.data import recommended_text
+
 _ORDER = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
@@ -56,10 +58,8 @@ class ConsoleSink:
             recommended = event.get("recommended") or {}
             if recommended:
                 dataset = (event.get("config") or {}).get("dataset", "the data set")
-                settings = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                                     for k, v in recommended.items())
-                print(f"{dataset}'s recommended settings for the fields left unset: {settings}",
-                      file=self.stream, flush=True)
+                print(f"{dataset}'s recommended settings for the fields left unset: "
+                      f"{recommended_text(recommended)}", file=self.stream, flush=True)
         elif kind == "batch" and self._use_bar():
             self._update_bar(event)
         elif kind == "epoch":

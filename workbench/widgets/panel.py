@@ -18,7 +18,8 @@ from typing import Any
 
 import ipywidgets as W
 
-from workbench.config import FIELDS, GROUPS, RECIPE_FIELDS, ExperimentConfig, recommended_value
+from workbench.config import FIELDS, GROUPS, ExperimentConfig, following_data_set
+from workbench.data import recommended_text
 from workbench.exceptions import ConfigError, RunFailed, WorkbenchError
 from workbench.runs import RunResult, RunStore, artifact_name
 from workbench.widgets.compare import CompareView
@@ -74,13 +75,7 @@ class ControlPanel:
         self.data, self.model = data, model
         self._base = base
         self._config = base
-        # the fields that follow the data set's recommendation until the user moves them: those
-        # the config left unset or that hold what the data set recommends (a control cannot
-        # tell a typed 10 from a default 10)
-        self._auto = {n for n in RECIPE_FIELDS if n in base.unset
-                      or getattr(base, n) == recommended_value(base.dataset, n)}
-        if base.learning_rate is None:
-            self._auto.add("learning_rate")
+        self._auto = following_data_set(base)  # until the user moves them
         self._quiet = False
         self.results: list[RunResult] = []
         self.error: str | None = None
@@ -212,7 +207,10 @@ class ControlPanel:
         self.run_button.disabled = self.running
         self.run_button.tooltip = "train this configuration"
         self.message.value = ("<span style='color:#8a6d00'>a run is in progress: these changes "
-                              "apply to the next run</span>" if self.running else "")
+                              "apply to the next run</span>" if self.running else
+                              f"<span style='color:#555'>{html.escape(cfg.dataset)} recommends "
+                              f"{html.escape(recommended_text(cfg.recommended))} (for the "
+                              "controls you have not moved)</span>" if cfg.recommended else "")
         self._update_schedule(cfg)
         self.preview_ms = (time.perf_counter() - t0) * 1000
         self._update_plan(cfg)
