@@ -234,7 +234,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     split = split_data(cfg, ds)
     n_train = len(split.x_train)
     batch = effective_batch_size(cfg.batch_size, n_train)
-    if cfg.batch_size > n_train:
+    if cfg.batch_size > n_train and "batch_size" not in cfg.recommended:  # yours: say so
         warnings.warn(f"batch_size={cfg.batch_size} is larger than the training set "
                       f"({n_train} samples): using full batch ({n_train})", UserWarning,
                       stacklevel=2)
