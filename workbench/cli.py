@@ -13,7 +13,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from workbench.config import FIELDS, GROUPS, ExperimentConfig, FieldSpec, load_config_file
+from workbench.config import (
+    FIELDS,
+    GROUPS,
+    RECIPE_FIELDS,
+    ExperimentConfig,
+    FieldSpec,
+    load_config_file,
+)
 from workbench.exceptions import RunFailed, WorkbenchError
 from workbench.hpsearch import DEFAULT_OBJECTIVES, SAMPLERS
 from workbench.search_storage import DEFAULT_STORAGE, STORAGE_ENV
@@ -65,8 +72,9 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
             g.add_argument(spec.flag, dest=spec.name, default=argparse.SUPPRESS,
                            metavar=_metavar(spec),
-                           help=f"{spec.title}: {spec.help} Allowed: {spec.describe_allowed()}. "
-                                f"Default: {default}.".replace("%", "%%"))
+                           help=(f"{spec.title}: {spec.help} Allowed: {spec.describe_allowed()}."
+                                 + ("" if spec.name in RECIPE_FIELDS else f" Default: {default}.")
+                                 ).replace("%", "%%"))  # a recipe field's help says its default
 
 
 _P_VALUES = ("A VALUE for a parameter that is not a string is JSON: -p prune_ratios "
