@@ -179,6 +179,12 @@ def test_the_report_groups_a_seeded_sweep_as_mean_and_std(tmp_path):
     table = page.split("by setting</h2>", 1)[1].split("</table>", 1)[0]
     assert table.index("71.00%") < table.index("61.00%")  # ranked: best first
     assert "mean ± std over seeds" in page  # the parameter chart is of the means
+    # a benchmark over several problems ranks within each (here x stands for the problem)
+    within = wb.report(out, rank_within=["x"]).read_text().split("by setting</h2>", 1)[1]
+    assert "Rank (per x)" in within
+    assert [c.split("</td>")[0] for c in within.split("<tr><td>")[1:3]] == ["1", "1"]
+    with pytest.raises(wb.ConfigError, match="rank_within='nope'"):
+        wb.report(out, rank_within=["nope"])
 
 
 @pytest.mark.notebook

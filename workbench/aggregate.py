@@ -15,6 +15,9 @@ Example:
       optimizer  seeds  test_accuracy_mean  test_accuracy_std  rank
     0      adam      3                0.92               0.02     1
     1       sgd      3                0.81               0.01     2
+    >>> runs["problem"] = ["a", "a", "a", "b", "b", "b"]
+    >>> over_seeds(runs, ["problem", "optimizer"], within=["problem"])["rank"].tolist()
+    [1, 1]
 """
 
 from __future__ import annotations
@@ -30,11 +33,15 @@ if TYPE_CHECKING:
 
 
 def over_seeds(table: pd.DataFrame, by: Sequence[str], *, seed: str = "seed",
-               metrics: Sequence[str] | None = None, rank_by: str = "test_accuracy"
-               ) -> pd.DataFrame:
+               metrics: Sequence[str] | None = None, rank_by: str = "test_accuracy",
+               within: Sequence[str] = ()) -> pd.DataFrame:
     """One row per combination of ``by``: ``seeds`` (how many runs), then ``<metric>_mean`` and
     ``<metric>_std`` (sample standard deviation; NaN for a single seed) of each metric, and
     ``rank`` (1 = best mean of ``rank_by``, in the direction :data:`METRICS` gives it).
+
+    ``within`` (some of ``by``) ranks inside each of their combinations instead: a benchmark
+    over several problems ranks the settings on each problem, since accuracies on different
+    data sets do not compare.
 
     ``metrics`` defaults to the numeric columns that are metrics (:data:`METRICS`). Rows whose
     metric is missing (a failed run) are left out of that metric's statistics, not counted
@@ -42,7 +49,10 @@ def over_seeds(table: pd.DataFrame, by: Sequence[str], *, seed: str = "seed",
     """
     import pandas as pd
 
-    by = list(by)
+    by, within = list(by), list(within)
+    for name in within:
+        if name not in by:
+            raise ConfigError("within", name, "one of the grouping columns: " + ", ".join(by))
     for name in [*by, seed]:
         if name not in table.columns:
             raise ConfigError("by" if name in by else "seed", name, "a column of the run "
@@ -64,6 +74,7 @@ def over_seeds(table: pd.DataFrame, by: Sequence[str], *, seed: str = "seed",
     key = f"{rank_by}_mean"
     if key in out:
         ascending = METRICS[rank_by].direction == "min" if rank_by in METRICS else False
-        out["rank"] = out[key].rank(ascending=ascending, method="min").astype("Int64")
-        out = out.sort_values(["rank", *by], na_position="last").reset_index(drop=True)
+        ranked = out.groupby(within, dropna=False, sort=False)[key] if within else out[key]
+        out["rank"] = ranked.rank(ascending=ascending, method="min").astype("Int64")
+        out = out.sort_values([*within, "rank", *by], na_position="last").reset_index(drop=True)
     return out

@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip runs already completed in DIR (default: on)")
     w.add_argument("--timeout", type=float, default=None, help="seconds per cell")
     w.add_argument("--report", action="store_true", help="write DIR/index.html afterwards")
+    w.add_argument("--rank-within", action="append", default=None, metavar="NAME",
+                   help="with --report: rank the settings within each value of this parameter "
+                   "(e.g. problem; default: dataset when it is swept)")
 
     s = sub.add_parser("search", help=f"search config fields with Optuna ({', '.join(SAMPLERS)})",
                        description="Every trial is a run in --runs-dir; the same --storage and "
@@ -168,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", default="seed", metavar="NAME",
                      help="the parameter that is the seed axis: with several values, runs are "
                      "grouped by the other swept parameters, as mean ± std (default: seed)")
+    rep.add_argument("--rank-within", action="append", default=None, metavar="NAME",
+                     help="rank the settings within each value of this parameter (repeatable; "
+                     "e.g. problem; default: dataset when it is swept)")
     for command in sub.choices.values():
         command.add_argument("--verbose", action="store_true",
                              help="show TensorFlow's and the kernels' own log lines (also: "
@@ -318,7 +324,7 @@ def _cmd_sweep(ns: argparse.Namespace) -> int:
     if ns.report:
         from workbench.reporting import report
 
-        print(f"report: {report(ns.output_dir)}")
+        print(f"report: {report(ns.output_dir, rank_within=ns.rank_within)}")
     return 0 if done == len(df) else 1
 
 
@@ -351,7 +357,7 @@ def _cmd_search(ns: argparse.Namespace) -> int:
 def _cmd_report(ns: argparse.Namespace) -> int:
     from workbench.reporting import report
 
-    print(report(ns.output_dir, title=ns.title, seed=ns.seed))
+    print(report(ns.output_dir, title=ns.title, seed=ns.seed, rank_within=ns.rank_within))
     return 0
 
 

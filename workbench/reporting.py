@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from workbench.exceptions import WorkbenchError
+from workbench.exceptions import ConfigError, WorkbenchError
 
 _METRICS = ("test_accuracy", "size_bytes_packed", "compression_ratio", "sparsity", "seconds")
 _NAME = "_run_name"  # the column of readable run names (a notebook may have a "name" parameter)
@@ -22,7 +23,8 @@ def _figure_html(fig: Any, first: bool) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=first, config={"responsive": True})
 
 
-def report(output_dir: str | Path, title: str | None = None, *, seed: str = "seed") -> Path:
+def report(output_dir: str | Path, title: str | None = None, *, seed: str = "seed",
+           rank_within: Sequence[str] | None = None) -> Path:
     """Write ``index.html`` in a sweep folder and return its path.
 
     The page opens with a summary (the reference accuracy, the best run, the smallest run
@@ -35,7 +37,9 @@ def report(output_dir: str | Path, title: str | None = None, *, seed: str = "see
     When the sweep has a ``seed`` axis (the parameter named by ``seed`` takes several values),
     the page also groups the runs by the other swept parameters: a table of each group's mean
     ± standard deviation over the seeds and its rank, and each parameter's chart as means
-    with error bars (:func:`workbench.aggregate.over_seeds`).
+    with error bars (:func:`workbench.aggregate.over_seeds`). The ranks are within each value
+    of the parameters ``rank_within`` names (None = ``dataset`` when it is swept: accuracies on
+    different data sets do not compare); a benchmark with its own problem parameter names it.
 
     Example:
         >>> import workbench as wb
@@ -91,7 +95,14 @@ def report(output_dir: str | Path, title: str | None = None, *, seed: str = "see
              f"<p>{len(df)} runs: {int((df.status == 'completed').sum())} completed, "
              f"{int((df.status != 'completed').sum())} not.</p>", _summary(done)]
     if seed in params and len(done):
-        parts.append(_seed_table(done, [p for p in params if p != seed], seed))
+        groups = [p for p in params if p != seed]
+        within = [p for p in groups if p == "dataset"] if rank_within is None else \
+            list(rank_within)
+        for name in within:
+            if name not in groups:
+                raise ConfigError("rank_within", name, "a swept parameter other than "
+                                  f"{seed!r}: " + ", ".join(groups))
+        parts.append(_seed_table(done, groups, seed, within))
     for i, (caption, fig) in enumerate(charts):
         parts.append(f"<h2>{html.escape(caption)}</h2>")
         parts.append(_figure_html(fig, first=i == 0))
@@ -255,14 +266,15 @@ def _swept(root: Path) -> set[str]:
     return {k for k, v in values.items() if len(v) > 1}
 
 
-def _seed_table(done: Any, groups: list[str], seed: str) -> str:
+def _seed_table(done: Any, groups: list[str], seed: str, within: list[str]) -> str:
     """The runs grouped by the swept settings: mean ± std over the seeds, and each's rank."""
     from workbench.aggregate import over_seeds
     from workbench.metrics import display
 
     metrics = [m for m in _SHOWN if m in done and done[m].notna().any()]
-    agg = over_seeds(done, groups, seed=seed, metrics=metrics)
-    head = ["Rank", *(title_of(g) for g in groups), "Seeds", *(title_of(m) for m in metrics)]
+    agg = over_seeds(done, groups, seed=seed, metrics=metrics, within=within)
+    rank = "Rank" + (f" (per {', '.join(title_of(w).lower() for w in within)})" if within else "")
+    head = [rank, *(title_of(g) for g in groups), "Seeds", *(title_of(m) for m in metrics)]
     rows = []
     for _, r in agg.iterrows():
         cells = [str(r["rank"]) if "rank" in r and r["rank"] == r["rank"] else ""]
