@@ -77,7 +77,8 @@ def _check_search(call, tmp_path):
 
 def _check_report(call, tmp_path):
     (out,), kwargs = call
-    assert out == str(tmp_path / "sw") and kwargs == {"title": "Mine", "seed": "run_seed"}
+    assert out == str(tmp_path / "sw")
+    assert kwargs == {"title": "Mine", "seed": "run_seed", "rank_within": ["problem"]}
 
 
 def _check_runs(call, tmp_path):
@@ -103,7 +104,8 @@ CASES: dict[str, tuple[Any, ...]] = {
                           "--study", "st", "--sampler-seed", "7", "--epochs", "2"],
                "workbench.hpsearch:search", lambda t: _search_result(), _check_search,
                "study s: 1 trials"),
-    "report": (lambda t: [str(t / "sw"), "--title", "Mine", "--seed", "run_seed"],
+    "report": (lambda t: [str(t / "sw"), "--title", "Mine", "--seed", "run_seed",
+                          "--rank-within", "problem"],
                "workbench.reporting:report",
                lambda t: str(t / "sw" / "index.html"), _check_report, "index.html"),
     "runs": (lambda t: ["--runs-dir", str(t / "runs")], "workbench.runs:RunStore.table",
