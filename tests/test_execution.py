@@ -188,3 +188,81 @@ def test_pruning_ramp_and_qat_under_several_steps_per_call():
         assert r.metrics["bits"] == 4 and r.metrics["test_accuracy"] > 0.7
     assert nine.metrics["steps_per_execution"] == 9
     assert abs(nine.metrics["test_accuracy"] - one.metrics["test_accuracy"]) < 0.05
+
+
+def _tiny_model(spe: int):
+    from workbench._tf import keras
+
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                          keras.layers.Dense(2)])
+    m.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              metrics=["accuracy"], steps_per_execution=spe, jit_compile=False)
+    return m
+
+
+def test_the_in_memory_fit_computes_what_keras_fit_computes():
+    """Same batches in the same order, same kernels: fit_arrays (the data on the device, each
+    call's steps in one graph) gives Keras's weights and logs to the last bit, and calls the
+    callbacks as fit does, once per call."""
+    from workbench._tf import keras
+    from workbench.training.loop import fit_arrays
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 6)).astype("float32")  # 4 batches of 32 and one of 22
+    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+    val = (x[:40], y[:40])
+
+    class Calls(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.calls.append(("begin", batch))
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.calls.append(("end", batch))
+
+    keras_model, ours = _tiny_model(4), _tiny_model(4)
+    seen_keras, seen_ours = Calls(), Calls()
+    h_keras = keras_model.fit(x, y, batch_size=32, epochs=3, verbose=0, shuffle=False,
+                              validation_data=val, callbacks=[seen_keras])
+    h_ours = fit_arrays(ours, x, y, batch_size=32, epochs=3, shuffle=False,
+                        validation_data=val, callbacks=[seen_ours])
+    assert h_ours.history == h_keras.history
+    for a, b in zip(ours.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert int(ours.optimizer.iterations) == 15
+    # per epoch: a call of 4 steps, then the last one; Keras numbers it as if full (7)
+    assert seen_ours.calls == [("begin", 0), ("end", 3), ("begin", 4), ("end", 4)] * 3
+    assert seen_keras.calls == [("begin", 0), ("end", 3), ("begin", 4), ("end", 7)] * 3
+
+
+def test_in_memory_batches_are_seeded_and_average_to_the_epoch_loss():
+    """Shuffled batches under XLA, several steps per call, a tail batch of 22: every batch
+    event carries that batch's exact loss (they average to the epoch's loss), and the same
+    seed draws the same batches."""
+    from workbench.training.loop import fit_arrays
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 6)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+
+    def fit(seed: int) -> tuple[list, list]:
+        m = _tiny_model(4)
+        m._jit_compile = True
+        sink = wb.sinks.MemorySink()
+        stream = wb.callbacks.MetricStream([sink], batch_rate=None, batch_size=32,
+                                           num_samples=150)
+        h = fit_arrays(m, x, y, batch_size=32, epochs=3, seed=seed, callbacks=[stream])
+        return h.history["loss"], sink.of_type("batch")
+
+    (loss, batches), (again, _), (other, _) = fit(0), fit(0), fit(1)
+    assert loss == again and loss != other
+    assert [e["batch"] for e in batches] == [0, 1, 2, 3, 4] * 3
+    sizes = np.array([32, 32, 32, 32, 22])
+    for epoch in range(3):
+        losses = np.array([e["loss"] for e in batches if e["epoch"] == epoch])
+        assert np.sum(losses * sizes) / 150 == pytest.approx(loss[epoch], rel=1e-5)
+        assert losses.std() > 0

@@ -252,6 +252,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     from workbench.training.execution import after_training
     from workbench.training.execution import apply as apply_execution
     from workbench.training.execution import resolve as resolve_execution
+    from workbench.training.loop import fit_arrays
     from workbench.training.optimizers import build_optimizer
 
     strategy = make_strategy(cfg.strategy)  # first: multi_worker must precede other TF ops
@@ -320,9 +321,15 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     t0 = time.perf_counter()
     try:
         if cfg.epochs > 0:
-            trainee.fit(split.x_train, split.y_train, batch_size=batch, epochs=cfg.epochs,
-                        validation_data=(split.x_val, split.y_val) if split.x_val is not None
-                        else None, shuffle=True, verbose=0, callbacks=fit_callbacks)
+            val = (split.x_val, split.y_val) if split.x_val is not None else None
+            if cfg.strategy == "default":  # the data on the device, each call in one graph
+                fit_arrays(trainee, split.x_train, split.y_train, batch_size=batch,
+                           epochs=cfg.epochs, seed=cfg.seed, callbacks=fit_callbacks,
+                           validation_data=val)
+            else:  # Keras's distributed iterator splits each batch across the replicas
+                trainee.fit(split.x_train, split.y_train, batch_size=batch, epochs=cfg.epochs,
+                            validation_data=val, shuffle=True, verbose=0,
+                            callbacks=fit_callbacks)
         else:  # compression only: the stream still opens the run for its sinks
             stream.emit({"type": "run_start", "epochs": 0, "steps_per_epoch": spe,
                          "params": int(net.count_params()), **stream.start_info})
