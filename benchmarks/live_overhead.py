@@ -10,7 +10,7 @@
     directly (per batch, and as a share of the epoch): the overhead the training thread pays,
     since the TensorFlow backend runs batch-end callbacks synchronously (keras
     ``IS_THREAD_SAFE`` is False for TensorFlow: no callback list is dispatched asynchronously).
-    Both arms run with ``wb.run``'s execution settings (several steps per call): the stream's
+    Both arms run as ``wb.run`` trains (``fit_arrays``, several steps per call): the stream's
     in-graph step recorder, installed for the whole fit, runs in both arms, so its cost is
     not in this ratio; ``train_speed.py``'s ``wb.run`` vs plain ``fit`` ratio has it.
 (2) Time of one live update (LivePlot.flush after a batch) at step 1,000 and at step 100,000:
@@ -67,6 +67,7 @@ def main() -> None:
     from workbench.architectures import build_model
     from workbench.training.execution import apply, resolve
     from workbench.training.experiment import seed_everything, split_data
+    from workbench.training.loop import fit_arrays
     from workbench.training.schedules import steps_per_epoch
 
     class Alternate(keras.callbacks.Callback):
@@ -126,8 +127,8 @@ def main() -> None:
         stream = wb.callbacks.MetricStream(sinks=[wb.widgets.LivePlot(auto_display=False)],
                                            batch_size=batch, num_samples=len(split.x_train))
         alt, timer = Alternate(stream), epoch_timer()
-        m.fit(split.x_train, split.y_train, batch_size=batch, epochs=args.epochs,
-              validation_data=(split.x_val, split.y_val), verbose=0, callbacks=[alt, timer])
+        fit_arrays(m, split.x_train, split.y_train, batch_size=batch, epochs=args.epochs,
+                   validation_data=(split.x_val, split.y_val), callbacks=[alt, timer])
         times = timer.times[1:]  # epoch 0 (tracing) is neither arm
         live, plain = times[0::2], times[1::2]  # epochs 1, 3, 5... forward to the stream
         # each live epoch against the plain epoch right after it: slow drift cancels

@@ -11,9 +11,9 @@ the same moment of this shared machine, whose epoch times drift by up to 2x betw
 - ``qat_4bit``: wrapped for 4-bit quantization-aware training (fake quantization), for
   information.
 
-Every arm runs with the execution settings ``wb.run`` resolves for it (``auto``: XLA, 16
-steps per call). The ratio is the median over rounds of (arm epoch / dense epoch in the
-same round); 30 rounds, because with 11 the same code measured anywhere from 1.033 to
+Every arm trains as ``wb.run`` does (``fit_arrays``), with the execution settings ``wb.run``
+resolves for it (``auto``: XLA, 16 steps per call). The ratio is the median over rounds
+of (arm epoch / dense epoch in the same round); 30 rounds, because with 11 the same code measured anywhere from 1.033 to
 1.063 here. The gradual schedule's mask updates are timed separately: ~50 updates per run
 (PruningScheduler), reported as a share of a whole 30-epoch run, and added to the fixed-mask
 ratio for the whole run's estimate (``run_ratio_estimate``). Target: pruned / dense <= 1.05.
@@ -46,6 +46,7 @@ def main() -> None:
     from workbench.compress.pruning import apply_masks
     from workbench.training.execution import apply, resolve
     from workbench.training.experiment import seed_everything, split_data
+    from workbench.training.loop import fit_arrays
     from workbench.training.schedules import steps_per_epoch
 
     cfg = wb.ExperimentConfig(dataset="fashion_mnist", model=args.model, batch_size=128)
@@ -69,8 +70,8 @@ def main() -> None:
         k = epoch % len(names)
         for name in names[k:] + names[:k]:  # rotate who goes first
             timer = epoch_timer()
-            arms[name].fit(split.x_train, split.y_train, batch_size=128, epochs=epoch + 1,
-                           initial_epoch=epoch, verbose=0, callbacks=[timer])
+            fit_arrays(arms[name], split.x_train, split.y_train, batch_size=128, epochs=1,
+                       seed=epoch, callbacks=[timer])
             times[name].append(timer.times[-1])
     ratio = {n: median([a / b for a, b in zip(times[n][1:], times["dense"][1:], strict=True)])
              for n in names}

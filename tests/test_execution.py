@@ -237,6 +237,11 @@ def test_the_in_memory_fit_computes_what_keras_fit_computes():
     # per epoch: a call of 4 steps, then the last one; Keras numbers it as if full (7)
     assert seen_ours.calls == [("begin", 0), ("end", 3), ("begin", 4), ("end", 4)] * 3
     assert seen_keras.calls == [("begin", 0), ("end", 3), ("begin", 4), ("end", 7)] * 3
+    # a second fit runs the function the first one traced
+    fn = vars(ours)["_wb_fit_steps"][1]
+    traced = fn.experimental_get_tracing_count()
+    fit_arrays(ours, x, y, batch_size=32, epochs=1)
+    assert fn.experimental_get_tracing_count() == traced
 
 
 def test_in_memory_batches_are_seeded_and_average_to_the_epoch_loss():

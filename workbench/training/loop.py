@@ -68,11 +68,15 @@ def fit_arrays(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int, epo
                                       verbose=0, epochs=epochs, steps=steps, model=model)
     data = (tf.constant(_as_floatx(x)), tf.constant(y))
     model._symbolic_build(data_batch=(data[0][:1], data[1][:1]))  # as fit does, from a batch
-    run_steps = _make_steps(model, data)
     rng = np.random.default_rng(seed)
     full, tail = divmod(n, batch_size)
     model.stop_training = False
-    cb.on_train_begin()
+    cb.on_train_begin()  # may install a step recorder: the function is looked up after it
+    steps_fn = _steps_function(model)
+
+    def run_steps(idx: np.ndarray) -> Any:
+        return steps_fn(*data, tf.constant(idx))
+
     epoch_logs: dict[str, Any] = {}
     for epoch in range(epochs):
         model.reset_metrics()
@@ -113,18 +117,27 @@ def _as_floatx(x: np.ndarray) -> np.ndarray:
         x.dtype, np.floating) else x
 
 
-def _make_steps(model: Any, data: tuple[Any, Any]) -> Any:
-    """A function that runs one train step per row of ``idx`` (``[k, batch]`` sample
-    indices) in one graph, and returns the last step's logs."""
+def _steps_function(model: Any) -> Any:
+    """``f(x, y, idx)``: one train step of ``model`` per row of ``idx`` (``[k, batch]`` sample
+    indices into ``x`` and ``y``) in one graph, returning the last step's logs.
+
+    Made once per model and kept on it (as Keras keeps its ``train_function``), so that a
+    second fit does not trace and compile again; made anew when the model's ``train_step``
+    or ``jit_compile`` has changed since.
+    """
     from workbench._tf import tf
 
-    x, y = data
+    key = (model.train_step, bool(model.jit_compile))
+    cached = vars(model).get("_wb_fit_steps")
+    if cached is not None and cached[0] == key:
+        return cached[1]
 
-    def steps(idx: Any) -> Any:
+    def steps(x: Any, y: Any, idx: Any) -> Any:
         logs = None  # autograph finds the logs' structure by tracing the loop body once
         for i in tf.range(tf.shape(idx)[0]):
             logs = model.train_step((tf.gather(x, idx[i]), tf.gather(y, idx[i])))
         return logs
 
-    fn = tf.function(steps, jit_compile=bool(model.jit_compile), reduce_retracing=True)
-    return lambda idx: fn(tf.constant(idx))
+    fn = tf.function(steps, jit_compile=key[1], reduce_retracing=True)
+    object.__setattr__(model, "_wb_fit_steps", (key, fn))
+    return fn
