@@ -12,11 +12,12 @@ the same moment of this shared machine, whose epoch times drift by up to 2x betw
   information.
 
 Every arm trains as ``wb.run`` does (``fit_arrays``), with the execution settings ``wb.run``
-resolves for it (``auto``: XLA, 16 steps per call). The ratio is the median over rounds
-of (arm epoch / dense epoch in the same round); 30 rounds, because with 11 the same code measured anywhere from 1.033 to
-1.063 here. The gradual schedule's mask updates are timed separately: ~50 updates per run
-(PruningScheduler), reported as a share of a whole 30-epoch run, and added to the fixed-mask
-ratio for the whole run's estimate (``run_ratio_estimate``). Target: pruned / dense <= 1.05.
+resolves for it (``auto``: XLA, 16 steps per call). The ratio is the median over rounds of (arm
+epoch / dense epoch in the same round); 30 rounds, because with 11 the same code measured
+anywhere from 1.033 to 1.063 here. The gradual schedule's mask updates are timed separately:
+~50 updates per run (PruningScheduler), reported as a share of a whole 30-epoch run, and added
+to the fixed-mask ratio for the whole run's estimate (``run_ratio_estimate``). Target: pruned /
+dense <= 1.05.
 
     .venv/bin/python benchmarks/mask_overhead.py [--epochs 31]
 """
