@@ -6,12 +6,15 @@ import json
 import subprocess
 import sys
 import threading
+import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import workbench as wb
 from tests.conftest import ROOT
+from workbench.callbacks.step_log import StepLog
 from workbench.training.execution import Execution, resolve
 
 pytestmark = pytest.mark.keras
@@ -19,7 +22,8 @@ pytestmark = pytest.mark.keras
 TINY = dict(dataset="digits", model="mlp", hidden_units=[16], epochs=2, max_train_samples=300)
 
 
-def _fit_events(steps_per_execution: int, jit: bool = False) -> tuple[list, list]:
+def _fit_events(steps_per_execution: int, jit: bool = False,
+                batch_rate: float | None = None) -> tuple[list, list]:
     from workbench._tf import keras
 
     keras.utils.set_random_seed(0)
@@ -32,8 +36,8 @@ def _fit_events(steps_per_execution: int, jit: bool = False) -> tuple[list, list
               metrics=["accuracy"], steps_per_execution=steps_per_execution, jit_compile=jit)
     sink = wb.sinks.MemorySink()
     m.fit(x, y, batch_size=32, epochs=3, verbose=0, shuffle=False,
-          callbacks=[wb.callbacks.MetricStream(sinks=[sink], batch_rate=None, batch_size=32,
-                                               num_samples=150)])
+          callbacks=[wb.callbacks.MetricStream(sinks=[sink], batch_rate=batch_rate,
+                                               batch_size=32, num_samples=150)])
     return sink.of_type("batch"), sink.of_type("epoch")
 
 
@@ -52,6 +56,27 @@ def test_chunked_steps_give_every_batch_its_exact_loss():
                                                             rel=1e-5)
         assert losses.std() > 0  # batch values, not the running mean repeated
     assert [e["loss"] for e in four_epochs] == [e["loss"] for e in one_epochs]
+
+
+def test_throttled_batch_events_skip_reads_and_stay_exact(monkeypatch):
+    """Throttled, the stream reads no step log for a call it sends nothing for; the batch
+    it sends after skipped calls (a one-step tail call too) has its exact value."""
+    from workbench.callbacks import metric_stream
+
+    every, every_epochs = _fit_events(1)
+    clock = iter(range(10**6))  # one tick per call; batch_rate 0.5: every other call sends
+    monkeypatch.setattr(metric_stream, "time", SimpleNamespace(
+        monotonic=lambda: float(next(clock)), time=time.time, perf_counter=time.perf_counter))
+    reads = []
+    drain = StepLog.drain
+    monkeypatch.setattr(StepLog, "drain", lambda self: reads.append(1) or drain(self))
+    sent, sent_epochs = _fit_events(2, batch_rate=0.5)  # an epoch's calls: 0-1, 2-3, 4
+    keys = ("step", "epoch", "batch", "loss", "accuracy", "lr")
+    exact = {e["step"]: [e[k] for k in keys] for e in every}
+    assert [e["step"] for e in sent] == [2, 5, 9, 12, 15]  # calls 1, 3, 5, 7, 9 of 9
+    assert [[e[k] for k in keys] for e in sent] == [exact[e["step"]] for e in sent]
+    assert len(reads) == len(sent)  # one read per call sent, none for the four skipped
+    assert [e["step"] for e in sent_epochs] == [e["step"] for e in every_epochs]
 
 
 def test_a_second_fit_reuses_the_compiled_steps():

@@ -92,6 +92,7 @@ class MetricStream(keras.callbacks.Callback):
         self._begin = 0
         self._started = False
         self._steps: StepLog | None = None
+        self._skipped = False  # a call went unread since the last batch event (throttled)
 
     # --- event plumbing ---
     def emit(self, event: Event) -> None:
@@ -138,23 +139,40 @@ class MetricStream(keras.callbacks.Callback):
         self._begin = batch
 
     def on_train_batch_end(self, batch, logs=None):
+        now = time.monotonic()
+        throttled = self.batch_rate is not None
+        send = not throttled or (self.batch_rate > 0
+                                 and now - self._last_emit >= 1.0 / self.batch_rate)
         if self._steps is not None:
+            n = steps_in_call(self, self._begin, batch)
+            if not send:  # nothing to send: the call's steps are counted, not read
+                self._step += n
+                self._skipped = True
+                return
+            rows = self._steps.drain()
+            if self._skipped:  # calls went unread: the ring holds the newest steps
+                # Only the call's newest batch is sent; its value needs the running means
+                # of the step before it, in this call or (a one-step call) the ring's row
+                # before (the ring holds steps_per_execution >= 2 steps).
+                before = rows[-n - 1] if len(rows) > n and self._begin > 0 else {}
+                self._prev = dict(before)
+                rows = rows[-n:]
+                self._skipped = False
             events = [self._batch_event(self._begin + j, self._begin + j, step_logs)
-                      for j, step_logs in enumerate(self._steps.drain())]
+                      for j, step_logs in enumerate(rows)]
         else:  # one step per call; or, under tf.distribute, the mean of the call's batches
             last = self._begin + steps_in_call(self, self._begin, batch) - 1
             events = [self._batch_event(self._begin, last, logs or {})]
-        if not events or self.batch_rate == 0:
+        if not events or not send:
             return
-        now = time.monotonic()
-        if self.batch_rate is not None:
-            if now - self._last_emit < 1.0 / self.batch_rate:
-                return
-            events = events[-1:]  # throttled: the newest batch of the call
+        if throttled:
+            events = events[-1:]  # the newest batch of the call
         self._last_emit = now
-        iterations, lr = _iterations(self.model), _lr_of(self.model)
-        for back, event in enumerate(reversed(events)):
-            event["lr"] = lr if back == 0 else _lr_of(self.model, iterations - back)
+        events[-1]["lr"] = _lr_of(self.model)
+        if len(events) > 1:  # every batch of the call: each one's rate, counted back
+            iterations = _iterations(self.model)
+            for back, event in enumerate(reversed(events[:-1]), start=1):
+                event["lr"] = _lr_of(self.model, iterations - back)
         for event in events:
             self.emit(event)
 
