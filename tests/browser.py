@@ -47,10 +47,15 @@ class LabPage:
         self.page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
     def plot_point_counts(self) -> list[int]:
-        """Points in each rendered plotly chart (summed over its traces)."""
+        """Points in each rendered plotly chart (summed over its traces).
+
+        Read from plotly.js's ``_fullData``, what it draws: after a ``plotly_restyle`` with
+        numpy arrays, ``gd.data`` holds typed-array specs (``{dtype, bdata}``, no length),
+        which plotly.js decodes into ``_fullData``."""
         return self.page.evaluate(
             "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd =>"
-            " (gd.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0))")
+            " (gd._fullData || gd.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0),"
+            " 0))")
 
     def widget_errors(self) -> list[str]:
         body = self.page.inner_text("body")
