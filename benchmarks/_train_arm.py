@@ -5,10 +5,10 @@
 Prints each epoch's time and ``first_s``, the time from the call into fit (``wb.run``'s fit)
 to the end of the first epoch. CASE_DIR holds ``data.npz`` (x, y) and ``model.keras``
 (architecture and initial weights, shared by every arm); ARM_JSON says how to train: ``kind``
-is ``wb`` (``wb.run`` with
-``jit_compile`` and ``steps_per_execution`` as given) or ``fit`` (plain ``model.fit``, with
-``jit`` as ``True``/``False``/``"auto"`` and ``spe``). The JAX arm runs here too, with
-``KERAS_BACKEND=jax`` set by the caller: that venv has no TensorFlow and no workbench.
+is ``wb`` (``wb.run`` with ``jit_compile`` and ``steps_per_execution`` as given) or ``fit``
+(plain ``model.fit``, with ``jit`` as ``True``/``False``/``"auto"`` and ``spe``). The JAX arm
+runs here too, with ``KERAS_BACKEND=jax`` set by the caller: that venv has no TensorFlow and
+no workbench.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ initial weights, Adam 1e-3, batch 128, no validation) in a process of its own; t
 interleaved, round after round, so each round's arms share the machine's moment. An arm's
 figure is the median epoch time after its first epoch (``first_s``, from the call into fit to
 the end of the first epoch, holds the set-up, tracing and XLA compilation: what a short run
-feels most); a ratio
-is the median over rounds of the two arms' ratio in the same round (paired).
+feels most); a ratio is the median over rounds of the two arms' ratio in the same round
+(paired).
 
 This machine (a VM) stalls a process now and then: an epoch takes 2-3x as long with the CPU
 half idle (``cpu/wall`` about 0.5 instead of 1.6), in any arm, TensorFlow or JAX. So each arm
