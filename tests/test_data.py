@@ -68,7 +68,7 @@ def test_fashion_mnist_full_split_offline():
 def test_fashion_mnist_unavailable_says_how_to_get_it(monkeypatch, tmp_path):
     import workbench.data as data
 
-    monkeypatch.setattr(data, "FASHION_DEBIAN_DIR", tmp_path / "none")
+    monkeypatch.setattr(data.builtin, "FASHION_DEBIAN_DIR", tmp_path / "none")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     ok, how = DATASETS["fashion_mnist"].available()
     assert not ok and "apt-get install dataset-fashion-mnist" in how

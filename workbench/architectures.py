@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from workbench.exceptions import ConfigError, ModelError, did_you_mean
+from workbench.registry import Registry
 
 if TYPE_CHECKING:
     import keras
@@ -142,7 +143,7 @@ def _conv25(input_shape: Shape, num_classes: int, *, hidden_units: Units = (),
     return keras.Model(inp, out, name="conv25")
 
 
-MODELS: dict[str, ModelInfo] = {
+BUILTIN: dict[str, ModelInfo] = {
     "logistic": ModelInfo("logistic", "Logistic regression: one dense layer on the inputs",
                           "any", _logistic),
     "mlp": ModelInfo("mlp", "Multi-layer perceptron: dense layers of `hidden_units`", "any",
@@ -158,6 +159,121 @@ MODELS: dict[str, ModelInfo] = {
 }
 
 
+def _info_from_builder(name: str, builder: Any, description: str = "") -> ModelInfo:
+    if isinstance(builder, ModelInfo):
+        return builder
+    if not callable(builder):
+        raise ConfigError("builder", builder, "a callable(input_shape, num_classes) -> "
+                          "keras.Model")
+    import inspect
+
+    try:
+        params = inspect.signature(builder).parameters
+        takes = {o for o in MODEL_OPTIONS if o in params} | (
+            set(MODEL_OPTIONS) if any(p.kind is p.VAR_KEYWORD for p in params.values())
+            else set())
+    except (TypeError, ValueError):
+        takes = set()
+
+    def build(input_shape: Shape, num_classes: int, **options: Any) -> keras.Model:
+        return builder(input_shape, num_classes, **{k: v for k, v in options.items()
+                                                    if k in takes})
+
+    doc = (getattr(builder, "__doc__", None) or "").strip().splitlines()
+    return ModelInfo(name, description or (doc[0] if doc else f"registered: {name}"), "any",
+                     build)
+
+
+MODELS: Registry[ModelInfo] = Registry("nn_workbench.models", _info_from_builder)
+"""Every architecture known by name: built-in, registered, and installed plug-ins."""
+MODELS.update(BUILTIN)
+MODEL_PATHS = "a .keras file, or package.module:function"
+
+
+def register_model(name: str, builder: Callable[..., Any], *, description: str = "",
+                   replace: bool = False) -> ModelInfo:
+    """Add an architecture that every surface sees by ``name`` (config, CLI choices, the
+    panel's dropdown, ``workbench models``, notebook parameters).
+
+    ``builder(input_shape, num_classes)`` returns a ``keras.Model`` whose output width is the
+    class count, exactly as ``wb.run(model=...)`` takes it; it also gets ``hidden_units`` and
+    ``activation`` when its signature names them. Installed packages add names through the
+    ``nn_workbench.models`` entry-point group.
+
+    Example:
+        >>> import keras, workbench as wb
+        >>> def tiny(input_shape, num_classes):
+        ...     "One dense layer."
+        ...     return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),
+        ...                              keras.layers.Dense(num_classes)])
+        >>> wb.register_model("tiny", tiny, replace=True).description
+        'One dense layer.'
+        >>> wb.ExperimentConfig(model="tiny").model
+        'tiny'
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ConfigError("name", name, "a model name made of letters, digits and _")
+    if name in MODELS and not (replace and name not in BUILTIN):
+        raise ConfigError("name", name, "a new name: it is taken (built-in models cannot be "
+                          "replaced; pass replace=True to redefine one you registered)")
+    info = _info_from_builder(name, builder, description)
+    MODELS[name] = info
+    return info
+
+
+def check_model_spec(value: Any) -> str:
+    """The config's check of ``model``: a registered name, a ``.keras`` path or
+    ``package.module:function`` (syntax only: the file is read when the model is built)."""
+    import re
+
+    if isinstance(value, str) and (value in MODELS or value.lower().endswith(".keras")
+                                   or re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", value)):
+        return value
+    raise ConfigError("model", value, "one of: " + ", ".join(MODELS) + "; or " + MODEL_PATHS
+                      + did_you_mean(value, MODELS))
+
+
+def build_from_spec(spec: str, input_shape: tuple[int, ...], num_classes: int,
+                    options: dict[str, Any] | None = None, trust: bool = True) -> keras.Model:
+    """Build what ``model`` names: a registered name, a ``.keras`` file (its architecture,
+    with fresh weights; loaded in Keras safe mode) or ``package.module:function``.
+
+    Raises ConfigError naming ``model`` for a file or builder that cannot be had, and
+    ModelError when the model does not fit the data.
+    """
+    from pathlib import Path
+
+    options = options or {}
+    if spec in MODELS:
+        return build_model(spec, input_shape, num_classes, **options)
+    from workbench._tf import keras
+
+    if spec.lower().endswith(".keras"):
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise ConfigError("model", spec, "an existing .keras file (no such file)")
+        try:
+            loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception as e:
+            text = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+            raise ConfigError("model", spec, f"a loadable .keras model file, without Python "
+                              f"code ({type(e).__name__}: {text})") from None
+        if not isinstance(loaded, keras.Model):
+            raise ConfigError("model", spec, "a .keras file holding a keras.Model")
+        net = keras.models.clone_model(loaded)  # the architecture; fresh initial weights
+    else:
+        from workbench.data.sources import import_callable
+
+        fn = import_callable(spec, "model", trust)
+        try:
+            net = fn(tuple(input_shape), int(num_classes))
+        except Exception as e:
+            raise ModelError(f"model={spec!r}: the builder raised {type(e).__name__}: "
+                             f"{e}") from None
+    check_user_model(net, tuple(input_shape), int(num_classes))
+    return net
+
+
 def models() -> dict[str, ModelInfo]:
     """The registered architectures, by name.
 
@@ -166,7 +282,7 @@ def models() -> dict[str, ModelInfo]:
         >>> "lenet5" in wb.models()
         True
     """
-    return dict(MODELS)
+    return dict(MODELS.items())
 
 
 def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, cfg: Any = None,

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.architectures import MODELS
+from workbench.architectures import MODEL_PATHS, MODELS, check_model_spec
 from workbench.config_checks import CROSS_FIELD_RULES, load_config_file, parse_text
-from workbench.data import DATASETS
+from workbench.data.sources import DATASET_PATHS, DATASETS, check_spec, short_name
 from workbench.exceptions import ConfigError, UnknownFieldError, did_you_mean
 from workbench.exports import EXPORTS
-from workbench.fields import FieldSpec
+from workbench.fields import FieldSpec, live_names
 from workbench.training.optimizers import OPTIMIZERS
 from workbench.training.schedules import LR_SCHEDULES
 
@@ -39,11 +39,12 @@ PRUNE_SCOPES = ("global", "layer")
 QUANT_BITS = (2, 3, 4, 5, 6, 7, 8, 16)
 QUANT_MODES = ("ptq", "qat", "keras")
 QUANT_GRANULARITIES = ("per_tensor", "per_channel")
+IMAGE_MODES = ("auto", "grayscale", "rgb")
 
 
 class _Recommended:
-    """The constructor default of the fields a data set may recommend (:data:`RECIPE_FIELDS`):
-    replaced on creation by the data set's recipe value, or by the field's own default."""
+    """The default of :data:`RECIPE_FIELDS`: replaced on creation by the data set's recipe
+    value, or by the field's own default."""
 
     def __repr__(self) -> str:
         return "<the data set's recommended value>"
@@ -75,22 +76,6 @@ def _field(default: Any, help: str, group: str, kind: str, **kw: Any) -> Any:
     return dataclasses.field(default=default, metadata={"spec": spec})
 
 
-def following_data_set(cfg: ExperimentConfig) -> set[str]:
-    """The fields a control panel lets follow the data set until the user moves them: the
-    :data:`RECIPE_FIELDS` that ``cfg`` left unset or that hold what its data set recommends (a
-    control cannot tell a typed 10 from a default 10), and ``learning_rate`` when it is None.
-
-    Example:
-        >>> import workbench as wb
-        >>> from workbench.config import following_data_set
-        >>> sorted(following_data_set(wb.ExperimentConfig(batch_size=64)))
-        ['epochs', 'learning_rate', 'lr_schedule']
-    """
-    auto = {n for n in RECIPE_FIELDS
-            if n in cfg.unset or getattr(cfg, n) == recommended_value(cfg.dataset, n)}
-    return auto | ({"learning_rate"} if cfg.learning_rate is None else set())
-
-
 def _recipe_field(default: Any, help: str, group: str, kind: str, **kw: Any) -> Any:
     spec = dict(default=default, help=help, group=group, kind=kind, **kw)
     return dataclasses.field(default=RECOMMENDED, metadata={"spec": spec})
@@ -114,8 +99,25 @@ class ExperimentConfig:
     """
 
     # --- data ---
-    dataset: str = _field("digits", "Data set to train on (see `workbench datasets`).", "data",
-                          "str", choices=tuple(DATASETS), label="Data set")
+    dataset: str = _field(
+        "digits", "Data set to train on: a name (see `workbench datasets`), a .npz, .csv or "
+        ".parquet file, a folder of images (one subfolder per class), or "
+        "package.module:function.", "data", "str", choices=live_names(DATASETS),
+        open_check=check_spec, also=DATASET_PATHS, label="Data set", metavar="DATA")
+    test_split: float = _field(
+        0.2, "Test fraction of data without a test split of its own (an .npz of x, y; a table "
+        "without a split column; a folder without train/ and test/): stratified, seed 0.",
+        "data", "float", low=0.0, low_open=True, high=1.0, high_open=True, widget_max=0.5,
+        label="Test split", unit="fraction")
+    image_size: int | None = _field(
+        None, "Side of the square images a folder is resized to (None = its most common size).",
+        "data", "int", low=1, high=4096, optional=True, widget_max=512, label="Image size",
+        unit="pixels")
+    image_mode: str = _field("auto", "A folder's image channels: auto (grayscale if every image "
+                             "is), grayscale or rgb.", "data", "str", choices=IMAGE_MODES,
+                             label="Image channels")
+    label_column: str = _field("label", "The label column of a .csv or .parquet table.", "data",
+                               "str", label="Label column")
     validation_split: float = _field(
         0.1, "Fraction of the training set held out for validation (0 = none).", "data", "float",
         low=0.0, high=1.0, high_open=True, widget_max=0.5,
@@ -124,8 +126,11 @@ class ExperimentConfig:
         None, "Use at most this many training samples (None = all).", "data", "int", low=1,
         optional=True, widget_max=60000, label="Max. training samples")
     # --- model ---
-    model: str = _field("mlp", "Architecture (see `workbench models`).", "model", "str",
-                        choices=tuple(MODELS), label="Model")
+    model: str = _field(
+        "mlp", "Architecture: a name (see `workbench models`), a .keras file (its architecture, "
+        "with fresh weights) or package.module:function, a builder(input_shape, num_classes).",
+        "model", "str", choices=live_names(MODELS), open_check=check_model_spec,
+        also=MODEL_PATHS, label="Model", metavar="MODEL")
     hidden_units: list[int] = _field(
         [128, 64], "Hidden layer widths of the `mlp` model, e.g. 128,64.", "model", "int_list",
         low=1, high=65536, label="Hidden units", unit="per layer")
@@ -413,14 +418,15 @@ class ExperimentConfig:
                 if s.group == "model" and s.name != "model"}
 
     @property
-    def prunes(self) -> bool:
-        """True when any weight is to be pruned (``prune_ratio`` or ``prune_layer_ratios``)."""
+    def prunes(self) -> bool:  # any weight pruned (prune_ratio or prune_layer_ratios)
         return self.prune_ratio > 0 or any(r > 0 for _, r in self.prune_layer_ratios or ())
 
     @property
     def label(self) -> str:
-        """``run_name``, or a short label like ``digits-mlp-adam`` (used in run ids)."""
-        return self.run_name or f"{self.dataset}-{self.model}-{self.optimizer}"
+        """``run_name``, or a short label like ``digits-mlp-adam`` (used in run ids; a path or
+        ``module:function`` shows its last part)."""
+        return self.run_name or f"{short_name(self.dataset)}-{short_name(self.model)}-" \
+            f"{self.optimizer}"
 
 
 def check_field_names(names: Mapping[str, Any] | list[str]) -> None:
@@ -432,14 +438,8 @@ def check_field_names(names: Mapping[str, Any] | list[str]) -> None:
                 f"fields: {', '.join(FIELDS)}")
 
 
-def _build_fields() -> dict[str, FieldSpec]:
-    out = {}
-    for f in dataclasses.fields(ExperimentConfig):
-        out[f.name] = FieldSpec(name=f.name, **f.metadata["spec"])
-    return out
-
-
-FIELDS: dict[str, FieldSpec] = _build_fields()
+FIELDS: dict[str, FieldSpec] = {f.name: FieldSpec(name=f.name, **f.metadata["spec"])
+                                for f in dataclasses.fields(ExperimentConfig)}
 """All config fields' metadata, in declaration order."""
 
 

@@ -76,10 +76,11 @@ class DatasetUnavailable(WorkbenchError):
 
 
 class DataError(WorkbenchError, ValueError):
-    """User-supplied data (``wb.run(cfg, data=...)``) has the wrong shape or type."""
+    """User-supplied data (``wb.run(cfg, data=...)``, a file or folder that ``dataset`` names)
+    has the wrong shape, type or content; ``field`` is ``data`` or ``dataset``."""
 
-    def __init__(self, message: str) -> None:
-        self.field = "data"
+    def __init__(self, message: str, field: str = "data") -> None:
+        self.field = field
         super().__init__(message)
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.exceptions import ConfigError, did_you_mean
@@ -45,7 +45,7 @@ class FieldSpec:
     default: Any
     help: str
     group: str
-    choices: tuple[Any, ...] | None = None
+    choices: Sequence[Any] | None = None
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -56,6 +56,10 @@ class FieldSpec:
     metavar: str | None = None  # the CLI's name for the value, e.g. RUN
     label: str = ""  # what people call it, for controls, help, tables and axes
     unit: str = ""  # e.g. "bits", "epochs", "fraction of weights"
+    #: a field whose value may also be other than its choices (``dataset`` takes a path):
+    #: ``open_check(value)`` returns it checked or raises ConfigError; ``also`` says what else
+    open_check: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+    also: str = ""
 
     @property
     def title(self) -> str:
@@ -83,6 +87,8 @@ class FieldSpec:
             text = "a mapping of layer names to ratios >= 0 and < 1, e.g. dense_1=0.9,logits=0.5"
         elif self.choices is not None:
             text = "one of: " + ", ".join(str(c) for c in self.choices)
+            if self.also:
+                text += "; or " + self.also
         elif self.kind == "bool":
             text = "true or false"
         elif self.kind == "int_list":
@@ -112,6 +118,8 @@ class FieldSpec:
             raise ConfigError(self.name, value, self.describe_allowed())
         if self.kind == "ratio_map":
             return self._check_ratio_map(value)
+        if self.open_check is not None:
+            return self.open_check(value)
         if self.kind == "int_list":
             if isinstance(value, str | bytes) or not isinstance(value, list | tuple) or not value:
                 raise ConfigError(self.name, value, self.describe_allowed())
@@ -237,3 +245,39 @@ def _is_int(v: Any) -> bool:
 
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
+
+
+class live_names(Sequence[str]):
+    """The keys of a registry, read at each use: the ``choices`` of a field whose registry
+    grows at run time (``wb.register_dataset``), so every surface sees the new names.
+
+    Example:
+        >>> from workbench.fields import live_names
+        >>> table = {"a": 1}
+        >>> names = live_names(table); table["b"] = 2
+        >>> names == ("a", "b"), list(names)
+        (True, ['a', 'b'])
+    """
+
+    def __init__(self, table: Mapping[str, Any]) -> None:
+        self._table = table
+
+    def __getitem__(self, i: Any) -> Any:
+        return tuple(self._table)[i]
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tuple(self._table))
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._table
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))

@@ -43,6 +43,14 @@ from workbench.exceptions import StoreError
 from workbench.exports import EXPORTS
 
 INDEX = "index.jsonl"
+DATA_RECORD = "data.json"
+
+
+def read_data_record(run_dir: Path) -> dict[str, Any] | None:
+    """The fingerprint of the data a run was trained on (``data.json``), None if it has none
+    (runs that predate it) or it is unreadable."""
+    rec, why = read_json_checked(Path(run_dir) / DATA_RECORD)
+    return rec if why is None and isinstance(rec, dict) else None
 
 
 class RunStatus(StrEnum):
@@ -168,9 +176,33 @@ class RunResult:
     model: Any = None
     error: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    data: Any = field(default=None, repr=False)
+    data_record: dict[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # a status read from disk is its plain string
+
+    def load_data(self, data: Any = None, *, trust: bool = False) -> Any:
+        """The data this run was trained on, as a ``wb.Dataset``, checked against its record.
+
+        The arrays it kept (a run of this session), else ``data`` (arrays or a Dataset: a run
+        on in-memory arrays needs them in another process), else what its ``dataset`` names,
+        reloaded. Anything that differs from the run's fingerprint is a DataError naming
+        ``dataset`` and what differs; ``trust`` allows a ``module:function`` it names.
+
+        Example:
+            >>> import workbench as wb
+            >>> store = wb.RunStore("runs")                      # doctest: +SKIP
+            >>> store.load(store.run_ids()[-1]).load_data().x_test.shape  # doctest: +SKIP
+            (360, 8, 8, 1)
+        """
+        from workbench.data.sources import data_of_run
+
+        record = self.data_record
+        if record is None and self.run_dir is not None:
+            record = read_data_record(self.run_dir)
+        return data_of_run(self.config, self.run_id, self.data if data is None else data,
+                           record, trust)
 
     def __repr__(self) -> str:
         acc = self.metrics.get("test_accuracy")
@@ -183,7 +215,8 @@ class RunWriter:
     """Writes one run's folder. Created by :meth:`RunStore.start`."""
 
     def __init__(self, store: RunStore, run_id: str, cfg: ExperimentConfig,
-                 extra: dict[str, Any] | None = None) -> None:
+                 extra: dict[str, Any] | None = None, data: dict[str, Any] | None = None
+                 ) -> None:
         self.store = store
         self.run_id = run_id
         self.dir = store.root / run_id
@@ -191,6 +224,8 @@ class RunWriter:
         self.started_at = time.time()
         self.dir.mkdir(parents=True, exist_ok=False)
         atomic_write_json(self.dir / "config.json", cfg.to_dict())
+        if data is not None:
+            atomic_write_json(self.dir / DATA_RECORD, data)
         self._status: dict[str, Any] = {"status": "running", "started_at": self.started_at,
                                         "pid": os.getpid(), "host": socket.gethostname(),
                                         **(extra or {})}
@@ -247,11 +282,13 @@ class RunStore:
         return f"RunStore({str(self.root)!r})"
 
     # --- writing ---
-    def start(self, cfg: ExperimentConfig, extra: dict[str, Any] | None = None) -> RunWriter:
-        """Create a new run folder (config + status ``running``) and return its writer."""
+    def start(self, cfg: ExperimentConfig, extra: dict[str, Any] | None = None,
+              data: dict[str, Any] | None = None) -> RunWriter:
+        """Create a new run folder (config, the data's fingerprint ``data``, status
+        ``running``) and return its writer."""
         self.root.mkdir(parents=True, exist_ok=True)
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(cfg.label)}-{uuid.uuid4().hex[:6]}"
-        return RunWriter(self, run_id, cfg, extra)
+        return RunWriter(self, run_id, cfg, extra, data)
 
     # --- reading ---
     def run_ids(self) -> list[str]:
@@ -394,7 +431,8 @@ class RunStore:
                                  ) from None
         return RunResult(config=cfg, history=history, metrics=rec["metrics"],
                          status=rec["status"], run_id=run_id, run_dir=d, model=m,
-                         error=rec.get("error"), events=read_events(d))
+                         error=rec.get("error"), events=read_events(d),
+                         data_record=read_data_record(d))
 
     def delete(self, run_id: str) -> None:
         """Remove a run's folder (its index line is ignored from then on)."""

@@ -76,13 +76,15 @@ class WhatIf:
     """
 
     def __init__(self, source: Any, data: Any = None, *,
-                 store: RunStore | str | Path | None = None, batch_size: int = 1024) -> None:
-        from workbench.runs import RunResult, RunStore
+                 store: RunStore | str | Path | None = None, batch_size: int = 1024,
+                 trust: bool = False) -> None:
+        from workbench.runs import RunResult, RunStore, read_data_record
         from workbench.training.source import load_source
 
         self.run_id: str | None = None
         self.config = None
         self.source_metrics: dict[str, Any] = {}
+        record = None
         if isinstance(source, RunResult):
             if source.model is None and source.run_dir is None:
                 raise ConfigError("source", source.run_id, "a RunResult with its model "
@@ -92,6 +94,10 @@ class WhatIf:
                 model = load_source(str(source.run_dir), None, "source").model
             self.run_id, self.config = source.run_id, source.config
             self.source_metrics = dict(source.metrics)
+            record = source.data_record or (read_data_record(source.run_dir)
+                                            if source.run_dir is not None else None)
+            if data is None and source.data is not None:
+                data = source.data
         elif isinstance(source, keras.Model):
             model = source
         elif isinstance(source, str | Path):
@@ -99,20 +105,40 @@ class WhatIf:
             src = load_source(str(source), st, "source")
             model, self.run_id, self.config = src.model, src.run_id, src.config
             self.source_metrics = dict(src.metrics or {})
+            record = read_data_record(src.run_dir) if src.run_dir is not None else None
         else:
             raise ConfigError("source", source, "a RunResult, a run id or folder, a .keras "
                               "path or a keras.Model")
-        if data is None:
-            if self.config is None:
-                raise DataError("WhatIf needs data=(x_test, y_test) for a model without a "
-                                "run (its data set is unknown)")
-            from workbench.data import load_dataset
-
-            ds = load_dataset(self.config.dataset)
-            data = (ds.x_train, ds.y_train, ds.x_test, ds.y_test)
+        data = self._checked_data(data, record, trust)
         self.x_train, self.x_test, self.y_test = _as_test_data(data)
         self.batch_size = int(batch_size)
+        from workbench.architectures import check_user_model
+
+        check_user_model(model, tuple(self.x_test.shape[1:]), int(model.outputs[0].shape[-1])
+                         if getattr(model, "outputs", None) else int(self.y_test.max()) + 1)
         self._init_model(model)
+
+    def _checked_data(self, data: Any, record: dict[str, Any] | None, trust: bool) -> Any:
+        """The source run's own data (reloaded and checked against its fingerprint), or the
+        data given, checked against the same fingerprint where the run has one."""
+        from workbench.data import Dataset
+        from workbench.data.sources import data_of_run, test_hash
+
+        if data is None and self.config is None:
+            raise DataError("WhatIf needs data=(x_test, y_test) for a model without a "
+                            "run (its data set is unknown)")
+        if self.config is not None and (data is None or isinstance(data, Dataset)
+                                        or (isinstance(data, list | tuple) and len(data) == 4)):
+            ds = data_of_run(self.config, self.run_id or "", data, record, trust)
+            return (ds.x_train, ds.y_train, ds.x_test, ds.y_test)
+        if isinstance(data, Dataset):
+            return (data.x_train, data.y_train, data.x_test, data.y_test)
+        if record and isinstance(data, list | tuple) and len(data) == 2 and \
+                record.get("test_hash") not in (None, test_hash(*data)):
+            raise DataError(f"dataset={record.get('dataset')!r}: data=(x_test, y_test) is not "
+                            f"the test set run {self.run_id!r} was evaluated on (its contents "
+                            "differ)", field="dataset")
+        return data
 
     # --- the cache: everything that does not change between questions ---
     def _init_model(self, model: keras.Model) -> None:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench.config import ExperimentConfig
-from workbench.data import Dataset, from_arrays, load_dataset
+from workbench.data import Dataset, from_arrays
+from workbench.data.sources import ARRAYS, check_fingerprint, load_for
 from workbench.exceptions import ConfigError, ModelError, RunFailed, WorkbenchError
 from workbench.runs import RunResult, RunStatus, RunStore
 from workbench.training.schedules import effective_batch_size, keras_schedule, steps_per_epoch
@@ -118,10 +119,10 @@ def seed_everything(seed: int) -> None:
 
 
 def _build_model(cfg: ExperimentConfig, model: Any, ds: Dataset) -> Any:
-    from workbench.architectures import build_model, check_user_model
+    from workbench.architectures import build_from_spec, check_user_model
 
     if model is None:
-        return build_model(cfg.model, ds.input_shape, ds.num_classes, **cfg.model_options)
+        return build_from_spec(cfg.model, ds.input_shape, ds.num_classes, cfg.model_options)
     from workbench._tf import keras
 
     if isinstance(model, keras.Model):
@@ -143,6 +144,25 @@ def _build_model(cfg: ExperimentConfig, model: Any, ds: Dataset) -> Any:
                          f"returning one, not {type(model).__name__}")
     check_user_model(built, ds.input_shape, ds.num_classes)
     return built
+
+
+def _load_data(cfg: ExperimentConfig, data: Any, source: Any, trust: bool
+               ) -> tuple[ExperimentConfig, Dataset]:
+    """The run's data and the config that names it honestly: ``dataset='arrays'`` for data
+    handed over in memory; with ``init_from``, checked against the source run's record."""
+    if data is not None:
+        ds = data if isinstance(data, Dataset) else from_arrays(data)
+        if cfg.dataset != ds.spec:
+            cfg = cfg.replace(dataset=ds.spec or ARRAYS)
+    else:
+        adopted = source is not None and source.config is not None and \
+            source.config.dataset == cfg.dataset
+        ds = load_for(cfg, trust=trust or not adopted)
+    if source is not None and source.run_dir is not None:
+        from workbench.runs import read_data_record
+
+        check_fingerprint(ds, read_data_record(source.run_dir), f"init_from run {source.label!r}")
+    return cfg, ds
 
 
 def _from_source(source: Any, ds: Dataset) -> Any:
@@ -180,12 +200,16 @@ def _finite_or_none(v: Any) -> Any:
 def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         data: Any = None, model: Any = None, callbacks: Iterable[Any] = (),
         store: RunStore | str | Path | bool | None = None, sinks: Iterable[Any] = (),
-        verbose: bool = True, stop: threading.Event | StopFlag | None = None) -> RunResult:
+        verbose: bool = True, stop: threading.Event | StopFlag | None = None,
+        trust: bool = False) -> RunResult:
     """Run one experiment: train ``cfg``'s model on its data, evaluate, record.
 
     Args:
         cfg: an ExperimentConfig (or a dict of its fields); None = all defaults.
-        data: optional ``(x_train, y_train, x_test, y_test)`` arrays instead of ``cfg.dataset``.
+        data: optional ``(x_train, y_train, x_test, y_test)`` arrays (or a ``wb.Dataset``)
+            instead of ``cfg.dataset``; the run records ``dataset='arrays'`` and the arrays'
+            fingerprint, and keeps them on its RunResult (``WhatIf(result)`` then needs
+            nothing more in this session).
         model: optional ``keras.Model`` or ``callable(input_shape, num_classes) -> keras.Model``
             instead of ``cfg.model`` (its output width must equal the class count).
         callbacks: extra Keras callbacks.
@@ -194,6 +218,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         verbose: print one line per epoch.
         stop: a ``threading.Event`` or a :class:`workbench.callbacks.StopFlag`; setting it
             stops training when the running call (of ``steps_per_execution`` batches) returns.
+        trust: import a ``module:function`` data set that ``init_from``'s run names (code
+            read from a run folder is not imported otherwise).
 
     Returns:
         A RunResult whose ``status`` is ``completed``, ``stopped`` (a stop request or Ctrl-C)
@@ -230,7 +256,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
                               "from trained weights with one or the other)")
         source = load_source(cfg.init_from, run_store, "init_from")
         cfg = adopt_source(cfg, source)
-    ds = from_arrays(data) if data is not None else load_dataset(cfg.dataset)
+    cfg, ds = _load_data(cfg, data, source, trust)
     split = split_data(cfg, ds)
     n_train = len(split.x_train)
     batch = effective_batch_size(cfg.batch_size, n_train)
@@ -290,10 +316,11 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     apply_execution(trainee, execution)
 
     # 3. open the run record and the metric stream
-    extra = {"data": ds.info.name}
+    extra: dict[str, Any] = {}
     if source is not None:
         extra["source_run"] = source.label
-    writer = run_store.start(cfg, extra) if run_store is not None and chief else None
+    writer = run_store.start(cfg, extra, data=ds.fingerprint) \
+        if run_store is not None and chief else None
     run_id = writer.run_id if writer else f"unsaved-{int(time.time() * 1000)}"
     memory = MemorySink()
     all_sinks: list[Any] = [memory]
@@ -396,7 +423,8 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
         writer.finish(status, metrics, error)
     result = RunResult(config=cfg, history=history, metrics=metrics, status=status,
                        run_id=run_id, run_dir=writer.dir if writer else None, model=net,
-                       error=error, events=memory.events)
+                       error=error, events=memory.events, data=ds,
+                       data_record=ds.fingerprint)
     if status == RunStatus.FAILED:
         where = f" (recorded in {writer.dir})" if writer else ""
         raise RunFailed(f"run {run_id} failed{where}: {error}\n{error_tb}", result) from cause

@@ -204,9 +204,16 @@ def schedule_preview(cfg: ScheduleSettings, n_train: int | None = None) -> Any:
     import pandas as pd
 
     from workbench.data import DATASETS
+    from workbench.data.sources import ARRAYS, load_for
 
     if n_train is None:
-        n_train = train_size(cfg, DATASETS[cfg.dataset].n_train)
+        if cfg.dataset == ARRAYS:
+            from workbench.exceptions import ConfigError
+
+            raise ConfigError("n_train", None, "the training-set size: a config on in-memory "
+                              "arrays (dataset='arrays') does not know it")
+        known = DATASETS[cfg.dataset].n_train if cfg.dataset in DATASETS else None
+        n_train = train_size(cfg, known if known is not None else load_for(cfg).info.n_train)
     spe = steps_per_epoch(cfg, n_train)
     total = spe * cfg.epochs
     steps = np.arange(total, dtype="float64")

@@ -12,6 +12,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from workbench.config import RECIPE_FIELDS, ExperimentConfig, recommended_value
 from workbench.fields import FieldSpec
 
 _STYLE = {"description_width": "150px"}
@@ -113,3 +114,19 @@ def set_control(w: W.Widget, value: Any) -> None:
         if isinstance(w, W.IntSlider | W.FloatSlider) and value > w.max:
             w.max = value
         w.value = value
+
+
+def following_data_set(cfg: ExperimentConfig) -> set[str]:
+    """The fields a control panel lets follow the data set until the user moves them: the
+    :data:`RECIPE_FIELDS` that ``cfg`` left unset or that hold what its data set recommends (a
+    control cannot tell a typed 10 from a default 10), and ``learning_rate`` when it is None.
+
+    Example:
+        >>> import workbench as wb
+        >>> from workbench.widgets.controls import following_data_set
+        >>> sorted(following_data_set(wb.ExperimentConfig(batch_size=64)))
+        ['epochs', 'learning_rate', 'lr_schedule']
+    """
+    auto = {n for n in RECIPE_FIELDS
+            if n in cfg.unset or getattr(cfg, n) == recommended_value(cfg.dataset, n)}
+    return auto | ({"learning_rate"} if cfg.learning_rate is None else set())

@@ -18,10 +18,11 @@ from typing import Any
 
 import ipywidgets as W
 
-from workbench.config import FIELDS, GROUPS, ExperimentConfig, following_data_set
+from workbench.config import FIELDS, GROUPS, ExperimentConfig
 from workbench.data import recommended_text
 from workbench.exceptions import ConfigError, RunFailed, WorkbenchError
 from workbench.runs import RunResult, RunStore, artifact_name
+from workbench.widgets import controls
 from workbench.widgets.compare import CompareView
 from workbench.widgets.controls import CHART_WIDTH, make_control, read_control, set_control
 from workbench.widgets.jobs import BackgroundJob, guarded
@@ -75,7 +76,7 @@ class ControlPanel:
         self.data, self.model = data, model
         self._base = base
         self._config = base
-        self._auto = following_data_set(base)  # until the user moves them
+        self._auto = controls.following_data_set(base)  # until the user moves them
         self._quiet = False
         self.results: list[RunResult] = []
         self.error: str | None = None

@@ -1,4 +1,4 @@
-"""Dataset registry: name -> arrays + metadata, all loadable offline.
+"""The built-in data sets, all loadable offline.
 
 Every loader returns float32 inputs (images scaled to [0, 1] with a channel axis, e.g.
 ``(8, 8, 1)``; signals and 2-D points of order 1) and int32 class labels. The train/test split
@@ -15,15 +15,14 @@ import importlib.util
 import os
 import random
 import shutil
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from workbench.exceptions import ConfigError, DataError, DatasetUnavailable, did_you_mean
+from workbench.data.registry import DATASETS
+from workbench.data.types import DatasetInfo
+from workbench.exceptions import ConfigError, DatasetUnavailable
 
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -31,62 +30,6 @@ FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot")
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """Metadata of a registered data set.
-
-    Example:
-        >>> import workbench as wb
-        >>> wb.datasets()["digits"].num_classes
-        10
-    """
-
-    name: str
-    description: str
-    input_shape: tuple[int, ...]
-    num_classes: int
-    class_names: tuple[str, ...]
-    source: str
-    n_train: int
-    n_test: int
-    loader: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(
-        repr=False, compare=False)
-    availability: Callable[[], tuple[bool, str]] = field(repr=False, compare=False,
-                                                         default=lambda: (True, "bundled"))
-    #: Training settings that work on this data set, used for the fields a config leaves
-    #: unset (``batch_size``, ``epochs``, ``lr_schedule``), and ``lr_scale``: multiples of
-    #: the optimizer's recommended learning rate, ``{"adaptive": a, "other": b}`` (Adam and
-    #: its kin, then the rest), used when ``learning_rate`` is unset.
-    recipe: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def available(self) -> tuple[bool, str]:
-        """``(True, where)`` if it loads offline here, else ``(False, how to get it)``."""
-        return self.availability()
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Loaded arrays and their metadata.
-
-    ``x_train``/``y_train`` are the full training set; the experiment carves its validation
-    split out of them.
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    info: DatasetInfo
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.x_train.shape[1:])
-
-    @property
-    def num_classes(self) -> int:
-        return self.info.num_classes
 
 
 def _split(x: np.ndarray, y: np.ndarray, n_test: int, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -255,7 +198,7 @@ def make_2d(kind: str, n: int = 1000, noise: float | None = None,
     return x.astype("float32"), np.asarray(y, dtype="int32")
 
 
-DATASETS: dict[str, DatasetInfo] = {
+BUILTIN: dict[str, DatasetInfo] = {
     "digits": DatasetInfo(
         "digits", "8x8 handwritten digits (scikit-learn's bundled copy of UCI optdigits)",
         (8, 8, 1), 10, DIGIT_CLASSES, "scikit-learn (bundled)", 1437, 360, _load_digits),
@@ -285,97 +228,5 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
-def recommended_text(recommended: Mapping[str, Any]) -> str:
-    """``cfg.recommended`` as the console and the panel show it.
 
-    Example:
-        >>> from workbench.data import recommended_text
-        >>> recommended_text({"batch_size": 100, "learning_rate": 0.01})
-        'batch_size 100, learning_rate 0.01'
-    """
-    return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                     for k, v in recommended.items())
-
-
-def datasets() -> dict[str, DatasetInfo]:
-    """The registered data sets, by name.
-
-    Example:
-        >>> import workbench as wb
-        >>> sorted(wb.datasets())[:3]
-        ['circles', 'digits', 'fashion_mnist']
-    """
-    return dict(DATASETS)
-
-
-@lru_cache(maxsize=8)
-def load_dataset(name: str) -> Dataset:
-    """Load a registered data set (cached per process; arrays are read-only).
-
-    Raises ConfigError for an unknown name and DatasetUnavailable when it cannot be had here.
-
-    Example:
-        >>> import workbench as wb
-        >>> ds = wb.load_dataset("digits")
-        >>> ds.x_train.shape, ds.x_test.shape
-        ((1437, 8, 8, 1), (360, 8, 8, 1))
-    """
-    if name not in DATASETS:
-        raise ConfigError("dataset", name, "one of: " + ", ".join(DATASETS)
-                          + did_you_mean(name, DATASETS))
-    info = DATASETS[name]
-    arrays = info.loader()
-    for a in arrays:
-        a.setflags(write=False)
-    return Dataset(*arrays, info=info)
-
-
-def from_arrays(data: Any, name: str = "user") -> Dataset:
-    """Wrap user data ``(x_train, y_train, x_test, y_test)`` (numpy or pandas) as a Dataset.
-
-    Labels may be integer classes or one-hot rows. Raises DataError naming what is wrong.
-
-    Example:
-        >>> import numpy as np
-        >>> from workbench.data import from_arrays
-        >>> x = np.random.rand(20, 4); y = np.arange(20) % 3
-        >>> from_arrays((x, y, x, y)).num_classes
-        3
-    """
-    if not isinstance(data, list | tuple) or len(data) != 4:
-        raise DataError("data must be a tuple (x_train, y_train, x_test, y_test) of numpy "
-                        f"arrays or pandas objects, not {type(data).__name__}")
-    names = ("x_train", "y_train", "x_test", "y_test")
-    arrs = []
-    for n, a in zip(names, data, strict=True):
-        if hasattr(a, "to_numpy"):
-            a = a.to_numpy()
-        try:
-            a = np.asarray(a)
-        except Exception as e:
-            raise DataError(f"data {n} cannot be converted to an array: {e}") from None
-        if a.dtype == object or not np.issubdtype(a.dtype, np.number):
-            raise DataError(f"data {n} must be numeric, got dtype {a.dtype}")
-        arrs.append(a)
-    xtr, ytr, xte, yte = arrs
-    if xtr.ndim < 2:
-        raise DataError(f"data x_train must have a sample axis and features, got shape "
-                        f"{xtr.shape}")
-    if xtr.shape[1:] != xte.shape[1:]:
-        raise DataError(f"data x_train samples have shape {xtr.shape[1:]} but x_test samples "
-                        f"have shape {xte.shape[1:]}")
-    ytr, yte = (y.argmax(-1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(len(y))
-                for y in (ytr, yte))
-    for n, x, y in (("train", xtr, ytr), ("test", xte, yte)):
-        if len(x) != len(y):
-            raise DataError(f"data x_{n} has {len(x)} samples but y_{n} has {len(y)}")
-        if len(x) == 0:
-            raise DataError(f"data x_{n} is empty")
-        if not np.all(np.equal(np.mod(y, 1), 0)) or y.min() < 0:
-            raise DataError(f"data y_{n} must hold class indices 0..K-1 (or one-hot rows)")
-    k = int(max(ytr.max(), yte.max())) + 1
-    info = DatasetInfo(name, "user-supplied arrays", tuple(xtr.shape[1:]), k,
-                       tuple(str(i) for i in range(k)), "user", len(xtr), len(xte),
-                       loader=lambda: (xtr, ytr, xte, yte))
-    return Dataset(xtr.astype("float32"), ytr.astype("int32"), xte.astype("float32"),
-                   yte.astype("int32"), info)
+DATASETS.update(BUILTIN)
