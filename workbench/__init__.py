@@ -36,7 +36,12 @@ _LAZY_ATTRS = {
     "schedule_preview": "workbench.training.schedules",
     "datasets": "workbench.data",
     "load_dataset": "workbench.data",
+    "register_dataset": "workbench.data",
+    "from_arrays": "workbench.data",
+    "Dataset": "workbench.data",
+    "trust": "workbench.data",
     "models": "workbench.architectures",
+    "register_model": "workbench.architectures",
     "follow": "workbench.sinks.jsonl",
     "run_notebook": "workbench.notebooks",
     "sweep": "workbench.notebooks",
@@ -52,13 +57,14 @@ _LAZY_MODULES = ("callbacks", "sinks", "figures", "widgets", "compress", "cli", 
 
 # a literal list, so that linters see the re-exports; tests/test_packaging.py checks that it
 # is exactly the eager names plus _LAZY_ATTRS and _LAZY_MODULES
-__all__ = ["FIELDS", "ArtifactError", "ConfigError", "DataError", "DatasetUnavailable",
-           "ExperimentConfig", "FieldSpec", "ModelError", "RunFailed", "RunResult", "RunStore",
-           "SearchSpace",
+__all__ = ["FIELDS", "ArtifactError", "ConfigError", "DataError", "Dataset",
+           "DatasetUnavailable", "ExperimentConfig", "FieldSpec", "ModelError", "RunFailed",
+           "RunResult", "RunStore", "SearchSpace",
            "StoreError", "UnknownFieldError", "WorkbenchError", "__version__", "callbacks", "cli",
-           "compress", "datasets", "figures", "follow", "intrange", "load_dataset",
-           "loguniform", "models", "report", "run", "run_notebook", "save_results",
-           "schedule_preview", "search", "sinks", "sweep", "teach", "uniform", "widgets"]
+           "compress", "datasets", "figures", "follow", "from_arrays", "intrange",
+           "load_dataset", "loguniform", "models", "register_dataset", "register_model",
+           "report", "run", "run_notebook", "save_results", "schedule_preview", "search",
+           "sinks", "sweep", "teach", "trust", "uniform", "widgets"]
 
 
 def __getattr__(name: str) -> Any:
@@ -78,8 +84,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from workbench import callbacks, cli, compress, figures, sinks, teach, widgets
-    from workbench.architectures import models
-    from workbench.data import datasets, load_dataset
+    from workbench.architectures import models, register_model
+    from workbench.data import (
+        Dataset,
+        datasets,
+        from_arrays,
+        load_dataset,
+        register_dataset,
+        trust,
+    )
     from workbench.hpsearch import search
     from workbench.notebooks import run_notebook, save_results, sweep
     from workbench.reporting import report

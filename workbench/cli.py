@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="run store folder (default: runs)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    t.add_argument("--trust", action="store_true",
+                   help="import a package.module:function data set that --init-from's run "
+                   "names (code read from a run folder is not imported otherwise)")
     t.add_argument("--workers", type=int, default=1, metavar="N",
                    help="train one model on N local processes (127.0.0.1) with "
                         "strategy=multi_worker; rank 0 prints and records the run")
@@ -105,7 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--runs-dir", default="runs", metavar="DIR")
     r.add_argument("--all-columns", action="store_true", help="show every config field")
 
-    sub.add_parser("datasets", help="list data sets and whether they load offline here")
+    d = sub.add_parser("datasets", help="list data sets and whether they load offline here",
+                       description="List the named data sets (built-in, registered, plug-ins), "
+                       "or --check one: its splits, shape, classes, a few samples and what "
+                       "loading converted.")
+    d.add_argument("--check", metavar="DATA", default=None,
+                   help="a name, a .npz/.csv/.parquet file, an image folder or module:function")
+    for name in ("test_split", "image_size", "image_mode", "label_column"):
+        spec = FIELDS[name]
+        d.add_argument(spec.flag, dest=name, default=argparse.SUPPRESS, metavar=_metavar(spec),
+                       help=f"{spec.help} Allowed: {spec.describe_allowed()}."
+                       .replace("%", "%%"))
     sub.add_parser("models", help="list model architectures")
 
     n = sub.add_parser("run-notebook", help="run a parameterized notebook headless",
@@ -188,7 +201,9 @@ def _config_from_args(ns: argparse.Namespace) -> ExperimentConfig:
     for name, spec in FIELDS.items():
         if name in ns:
             values[name] = spec.parse(getattr(ns, name))
-    return ExperimentConfig.from_dict(values)
+    cfg = ExperimentConfig.from_dict(values)
+    cfg.mark_given(cfg.given | {name for name in FIELDS if name in ns})  # a flag you typed
+    return cfg
 
 
 def _cmd_train(ns: argparse.Namespace) -> int:
@@ -201,7 +216,7 @@ def _cmd_train(ns: argparse.Namespace) -> int:
     from workbench.training.experiment import run
 
     try:
-        result = run(cfg, store=RunStore(ns.runs_dir), verbose=not ns.quiet)
+        result = run(cfg, store=RunStore(ns.runs_dir), verbose=not ns.quiet, trust=ns.trust)
     except RunFailed as e:
         print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1
@@ -263,12 +278,23 @@ def _cmd_runs(ns: argparse.Namespace) -> int:
 def _cmd_datasets(ns: argparse.Namespace) -> int:
     from workbench.data import DATASETS
 
+    if ns.check is not None:
+        from workbench.data.describe import describe
+
+        options = {n: FIELDS[n].parse(getattr(ns, n)) for n in
+                   ("test_split", "image_size", "image_mode", "label_column") if n in ns}
+        print(describe(ns.check, **options))
+        return 0
     for info in DATASETS.values():
         ok, where = info.available()
         shape = "x".join(map(str, info.input_shape))
         print(f"{info.name:14s} {shape:8s} {info.num_classes:3d} classes  "
               f"{info.n_train:6d}/{info.n_test:<6d} {'offline' if ok else 'MISSING'}: {where}")
         print(f"{'':14s} {info.description}")
+    for name, why in DATASETS.plugin_errors.items():
+        print(f"{name:14s} plug-in FAILED to load: {why}")
+    print("or name your own: a .npz, .csv or .parquet file, a folder of images (one subfolder "
+          "per class), or package.module:function (see --check DATA)")
     return 0
 
 
@@ -277,6 +303,10 @@ def _cmd_models(ns: argparse.Namespace) -> int:
 
     for info in MODELS.values():
         print(f"{info.name:14s} {info.description} (inputs: {info.inputs.replace('_', ' ')})")
+    for name, why in MODELS.plugin_errors.items():
+        print(f"{name:14s} plug-in FAILED to load: {why}")
+    print("or name your own: a .keras file (its architecture, fresh weights) or "
+          "package.module:function, a builder(input_shape, num_classes)")
     return 0
 
 

@@ -23,7 +23,7 @@ from workbench.config_checks import CROSS_FIELD_RULES, load_config_file, parse_t
 from workbench.data.sources import DATASET_PATHS, DATASETS, check_spec, short_name
 from workbench.exceptions import ConfigError, UnknownFieldError, did_you_mean
 from workbench.exports import EXPORTS
-from workbench.fields import FieldSpec, live_names
+from workbench.fields import FieldSpec, GivenFields, live_names
 from workbench.training.optimizers import OPTIMIZERS
 from workbench.training.schedules import LR_SCHEDULES
 
@@ -82,7 +82,7 @@ def _recipe_field(default: Any, help: str, group: str, kind: str, **kw: Any) -> 
 
 
 @dataclass(frozen=True)
-class ExperimentConfig:
+class ExperimentConfig(GivenFields):
     """One experiment: data, model, training and compression settings, validated on creation.
 
     Invalid values raise :class:`workbench.ConfigError` naming the field, the value and what is
@@ -296,7 +296,10 @@ class ExperimentConfig:
             raise ConfigError(None, data, message=f"a config must be a mapping of field names to "
                               f"values, not {type(data).__name__}")
         check_field_names(data)
-        return cls(**dict(data))
+        cfg = cls(**dict(data))
+        cfg.mark_given(frozenset(k for k in data if FIELDS[k].plain(getattr(cfg, k)) !=
+                                 FIELDS[k].plain(FIELDS[k].check(FIELDS[k].default))))
+        return cfg
 
     def replace(self, **changes: Any) -> ExperimentConfig:
         """Return a copy with some fields changed (validated like a new config).
@@ -309,7 +312,9 @@ class ExperimentConfig:
         check_field_names(changes)
         kept = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name not in self.unset}
-        return type(self)(**{**kept, **changes})
+        new = type(self)(**{**kept, **changes})
+        new.mark_given(self.given | frozenset(changes))
+        return new
 
     @property
     def unset(self) -> frozenset[str]:
@@ -324,19 +329,14 @@ class ExperimentConfig:
 
     @property
     def recommended(self) -> dict[str, Any]:
-        """The settings this config took from its data set's recipe, because it left them unset.
-
-        A field set explicitly (even to its usual default) keeps its value. ``replace`` with
-        another data set re-resolves the unset fields for it; a saved config (``to_dict``)
-        holds the resolved values, so it reruns exactly.
+        """The settings this config took from its data set's recipe, because it left them unset
+        (a field set explicitly, even to its usual default, keeps its value; ``replace`` with
+        another data set re-resolves them; a saved config holds the resolved values).
 
         Example:
             >>> import workbench as wb
-            >>> cfg = wb.ExperimentConfig(dataset="mnist1d", model="small_cnn", epochs=5)
-            >>> cfg.recommended
+            >>> wb.ExperimentConfig(dataset="mnist1d", model="small_cnn", epochs=5).recommended
             {'batch_size': 100, 'lr_schedule': 'cosine', 'learning_rate': 0.01}
-            >>> cfg.replace(dataset="digits").recommended, cfg.replace(dataset="digits").epochs
-            ({}, 5)
         """
         info = DATASETS.get(self.dataset)
         recipe = info.recipe if info is not None else {}

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -281,3 +282,29 @@ class live_names(Sequence[str]):
 
     def __repr__(self) -> str:
         return repr(tuple(self))
+
+
+class GivenFields:
+    """A dataclass base that remembers which fields the caller set (:attr:`given`): the
+    constructor's arguments, and what :meth:`mark_given` adds.
+
+    Example:
+        >>> import workbench as wb
+        >>> sorted(wb.ExperimentConfig(model="mlp", epochs=3).given)
+        ['epochs', 'model']
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        self = super().__new__(cls)
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        object.__setattr__(self, "_given", frozenset(names[:len(args)]) | frozenset(kwargs))
+        return self
+
+    @property
+    def given(self) -> frozenset[str]:
+        """The fields set by the caller (a dict's values equal to the default do not count:
+        a file or a notebook's parameters list every field)."""
+        return getattr(self, "_given", frozenset())
+
+    def mark_given(self, names: frozenset[str]) -> None:
+        object.__setattr__(self, "_given", frozenset(names))

@@ -24,7 +24,7 @@ import numpy as np
 from workbench.config import ExperimentConfig
 from workbench.data import Dataset, from_arrays
 from workbench.data.sources import ARRAYS, check_fingerprint, load_for
-from workbench.exceptions import ConfigError, ModelError, RunFailed, WorkbenchError
+from workbench.exceptions import ConfigError, DataError, ModelError, RunFailed, WorkbenchError
 from workbench.runs import RunResult, RunStatus, RunStore
 from workbench.training.schedules import effective_batch_size, keras_schedule, steps_per_epoch
 
@@ -146,18 +146,21 @@ def _build_model(cfg: ExperimentConfig, model: Any, ds: Dataset) -> Any:
     return built
 
 
-def _load_data(cfg: ExperimentConfig, data: Any, source: Any, trust: bool
+def _load_data(cfg: ExperimentConfig, data: Any, source: Any, trusted: bool
                ) -> tuple[ExperimentConfig, Dataset]:
     """The run's data and the config that names it honestly: ``dataset='arrays'`` for data
-    handed over in memory; with ``init_from``, checked against the source run's record."""
+    handed over in memory; with ``init_from``, checked against the source run's record.
+    ``trusted``: ``dataset`` came from the caller, not from a source run's folder."""
     if data is not None:
         ds = data if isinstance(data, Dataset) else from_arrays(data)
         if cfg.dataset != ds.spec:
             cfg = cfg.replace(dataset=ds.spec or ARRAYS)
+    elif source is not None and cfg.dataset == ARRAYS:
+        raise DataError(f"init_from run {source.label!r} was trained on arrays handed over in "
+                        "memory (dataset='arrays'): pass them again with data=(x_train, "
+                        "y_train, x_test, y_test)", field="dataset")
     else:
-        adopted = source is not None and source.config is not None and \
-            source.config.dataset == cfg.dataset
-        ds = load_for(cfg, trust=trust or not adopted)
+        ds = load_for(cfg, trust=trusted)
     if source is not None and source.run_dir is not None:
         from workbench.runs import read_data_record
 
@@ -255,8 +258,10 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
             raise ConfigError("init_from", cfg.init_from, "None when model= is passed (start "
                               "from trained weights with one or the other)")
         source = load_source(cfg.init_from, run_store, "init_from")
+    trusted = trust or source is None or "dataset" in cfg.given
+    if source is not None:
         cfg = adopt_source(cfg, source)
-    cfg, ds = _load_data(cfg, data, source, trust)
+    cfg, ds = _load_data(cfg, data, source, trusted)
     split = split_data(cfg, ds)
     n_train = len(split.x_train)
     batch = effective_batch_size(cfg.batch_size, n_train)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.config import FIELDS, ExperimentConfig, fields_in_group
+from workbench.config import ExperimentConfig, fields_in_group
 from workbench.exceptions import ConfigError, did_you_mean
 from workbench.runs import RunStatus, artifact_name
 
@@ -111,10 +111,10 @@ def load_source(spec: str, store: RunStore | None = None, field: str = "init_fro
 def adopt_source(cfg: ExperimentConfig, source: Source) -> ExperimentConfig:
     """``cfg`` with the data set and architecture of ``source``.
 
-    The rule: a field of :data:`ADOPTED_FIELDS` left at its default takes the source run's
-    value; a field set to anything else must agree with the source, or it is a ConfigError
-    naming the field. For a bare ``.keras`` file the architecture is the file's: ``model``
-    takes its name when that is a registered one.
+    The rule: a field of :data:`ADOPTED_FIELDS` you left unset takes the source run's value;
+    a field you set (:attr:`ExperimentConfig.given`), even to its default, must agree with
+    the source, or it is a ConfigError naming the field. For a bare ``.keras`` file the
+    architecture is the file's: ``model`` takes its name when that is a registered one.
 
     Example:
         >>> import workbench as wb
@@ -129,9 +129,9 @@ def adopt_source(cfg: ExperimentConfig, source: Source) -> ExperimentConfig:
     if source.config is None:
         name = getattr(source.model, "name", "")
         if name in MODELS and cfg.model != name:
-            if cfg.model != FIELDS["model"].default:
+            if "model" in cfg.given:
                 raise ConfigError("model", cfg.model, f"{name!r}, the architecture of "
-                                  f"init_from={cfg.init_from!r}, or the default")
+                                  f"init_from={cfg.init_from!r}, or left unset")
             return cfg.replace(model=name)
         return cfg
     changes = {}
@@ -139,12 +139,12 @@ def adopt_source(cfg: ExperimentConfig, source: Source) -> ExperimentConfig:
         mine, theirs = getattr(cfg, name), getattr(source.config, name)
         if mine == theirs:
             continue
-        if mine == FIELDS[name].check(FIELDS[name].default):
+        if name not in cfg.given:
             changes[name] = theirs
             continue
         if name == "hidden_units" and source.config.model != "mlp":
             continue  # only the mlp reads it
         raise ConfigError(name, mine, f"{theirs!r}, the value of the init_from run "
-                          f"{source.label!r} (its weights were trained with it), or the "
-                          f"default")
+                          f"{source.label!r} (its weights were trained with it), or left "
+                          f"unset")
     return cfg.replace(**changes) if changes else cfg
