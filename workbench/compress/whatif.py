@@ -127,11 +127,14 @@ class WhatIf:
         if data is None and self.config is None:
             raise DataError("WhatIf needs data=(x_test, y_test) for a model without a "
                             "run (its data set is unknown)")
+        self.dataset: Dataset | None = None  # the run's data, when known whole
         if self.config is not None and (data is None or isinstance(data, Dataset)
                                         or (isinstance(data, list | tuple) and len(data) == 4)):
             ds = data_of_run(self.config, self.run_id or "", data, record, trust)
+            self.dataset = ds
             return (ds.x_train, ds.y_train, ds.x_test, ds.y_test)
         if isinstance(data, Dataset):
+            self.dataset = data
             return (data.x_train, data.y_train, data.x_test, data.y_test)
         if record and isinstance(data, list | tuple) and len(data) == 2 and \
                 record.get("test_hash") not in (None, test_hash(*data)):

@@ -263,9 +263,12 @@ class CompressView:
         self.live_box.layout.display = None  # the live charts appear with the first run
         self.status.value = f"<b>fine-tuning</b> {html.escape(cfg.label)} for {cfg.epochs} epochs"
         store = self.store if self.store is not None else False
+        ds = self.whatif.dataset  # arrays handed over in memory travel along; names reload
+        data = ds if ds is not None and cfg.dataset == "arrays" else None
 
         def body(stop: Any) -> Any:
-            return run(cfg, store=store, verbose=False, sinks=[self.live], stop=stop)
+            return run(cfg, data=data, store=store, verbose=False, sinks=[self.live],
+                       stop=stop)
 
         def done(job: BackgroundJob) -> None:
             self.fine_tune_button.disabled = False

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import ipywidgets as W
+import traitlets
 
 from workbench.config import RECIPE_FIELDS, ExperimentConfig, recommended_value
 from workbench.fields import FieldSpec
@@ -41,6 +42,10 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
     kw: dict[str, Any] = {"description": spec.label or spec.name, "style": style or _STYLE,
                           "layout": W.Layout(**(layout or _LAYOUT))}
     tip = f"{spec.name}: {spec.help}"  # the identifier (CLI flag, notebook parameter) on hover
+    if spec.open_check is not None and spec.choices is not None:
+        w = OpenChoice(spec, value, kw)
+        w.tooltip = tip
+        return w
     if suggestions is not None and spec.kind == "str" and spec.choices is None:
         w: W.Widget = W.Combobox(value="" if value is None else str(value),
                                  options=list(suggestions), ensure_option=False,
@@ -82,6 +87,45 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
     return w
 
 
+class OpenChoice(W.HBox):
+    """A dropdown of a field's names with a text box beside it for anything else the field
+    takes (``dataset``: a path or ``module:function``); ``value`` is the text when there is
+    one, else the dropdown's name.
+
+    Example:
+        >>> from workbench.config import FIELDS
+        >>> from workbench.widgets.controls import make_control
+        >>> w = make_control(FIELDS["dataset"], "data/cells.npz")
+        >>> w.value, w.children[1].value
+        ('data/cells.npz', 'data/cells.npz')
+    """
+
+    value = traitlets.Unicode("")
+
+    def __init__(self, spec: FieldSpec, value: Any, kw: dict[str, Any]) -> None:
+        names = list(spec.choices or ())
+        named = value in names
+        self.dropdown = W.Dropdown(options=names, value=value if named else names[0],
+                                   description=kw["description"], style=kw["style"],
+                                   layout=W.Layout(width="300px"))
+        self.text = W.Text(value="" if named else str(value), placeholder="or a path",
+                           continuous_update=False, layout=W.Layout(width="136px"))
+        super().__init__([self.dropdown, self.text], layout=kw["layout"])
+        self.value = str(value)
+        self.dropdown.observe(lambda _c: self._pick(), names="value")
+        self.text.observe(lambda _c: self._pick(), names="value")
+
+    def _pick(self) -> None:
+        self.value = self.text.value.strip() or self.dropdown.value
+
+    def show(self, value: str) -> None:
+        if value in self.dropdown.options:
+            self.dropdown.value, self.text.value = value, ""
+        else:
+            self.text.value = value
+        self.value = value
+
+
 def control_text(value: Any) -> str:
     """A field value as a text control shows it (the CLI's syntax: ``128,64``,
     ``dense_1=0.9,logits=0.5``, ``None``)."""
@@ -104,7 +148,9 @@ def read_control(spec: FieldSpec, w: W.Widget) -> Any:
 
 
 def set_control(w: W.Widget, value: Any) -> None:
-    if isinstance(w, W.Text):
+    if isinstance(w, OpenChoice):
+        w.show(value)
+    elif isinstance(w, W.Text):
         w.value = control_text(value)
     elif isinstance(w, W.SelectMultiple):
         w.value = tuple(value)

@@ -12,7 +12,6 @@ import html
 import threading
 import time
 import traceback
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from workbench.widgets.compare import CompareView
 from workbench.widgets.controls import CHART_WIDTH, make_control, read_control, set_control
 from workbench.widgets.jobs import BackgroundJob, guarded
 from workbench.widgets.liveplot import LivePlot
+from workbench.widgets.preflight import data_html, plan_for
 from workbench.widgets.status import StatusSink
 
 _PREVIEW_W = 460  # px: the schedule preview's width (FigureWidgets need an explicit one)
@@ -108,6 +108,9 @@ class ControlPanel:
                 w.observe(guarded(self.output, self._on_change), names="value")
                 self.controls[spec.name] = w
                 boxes.append(w)
+            if group == "data":
+                self.data_html = W.HTML()  # what the data set holds, for the controls above
+                boxes.append(self.data_html)
             tabs.append(W.VBox(boxes))
             titles.append(group.capitalize())
         self.tabs = W.Tab(children=tabs, titles=titles)
@@ -215,6 +218,8 @@ class ControlPanel:
         self._update_schedule(cfg)
         self.preview_ms = (time.perf_counter() - t0) * 1000
         self._update_plan(cfg)
+        if hasattr(self, "data_html"):
+            self.data_html.value = data_html(cfg, self.data)
 
     def _update_schedule(self, cfg: ExperimentConfig) -> None:
         from workbench.training.schedules import schedule_preview
@@ -234,7 +239,7 @@ class ControlPanel:
             self.plan_html.value = "<i>compression off (float32)</i>"
             return
         try:
-            plan = _plan_for(cfg, self.model)
+            plan = plan_for(cfg, self.model)
         except WorkbenchError as e:
             self.plan_html.value = f"<span style='color:#c62828'>{html.escape(str(e))}</span>"
             return
@@ -425,23 +430,3 @@ class ControlPanel:
     def static_figures(self) -> list[Any]:
         """The live dashboard and the comparison as static figures (for headless reports)."""
         return [self.live.static_figure(), *self.compare.static_figures()]
-
-
-@lru_cache(maxsize=8)
-def _template(dataset: str, model: str, options: tuple[tuple[str, Any], ...]) -> Any:
-    """An untrained registry model for the preflight (a few, kept: building costs ~50 ms)."""
-    from workbench.architectures import build_model
-    from workbench.data import DATASETS
-
-    info = DATASETS[dataset]
-    return build_model(model, info.input_shape, info.num_classes, **dict(options))
-
-
-def _plan_for(cfg: ExperimentConfig, user_model: Any) -> Any:
-    from workbench.compress.sizes import plan
-
-    if user_model is not None and hasattr(user_model, "layers"):
-        return plan(user_model, cfg)
-    return plan(_template(cfg.dataset, cfg.model, tuple(cfg.model_options.items())), cfg)
-
-
