@@ -298,3 +298,36 @@ def test_ctrl_c_on_a_dask_sweep_stops_the_remote_runs(hidden_cluster):
     assert "--resume" in " ".join(df.error.dropna())
     time.sleep(2)
     assert _worker_children() == []  # no run keeps going on the workers
+
+
+@pytest.mark.system
+@pytest.mark.notebook
+def test_a_dask_sweep_carries_a_data_file_and_folder_to_workers_without_the_disk(
+        hidden_cluster, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    import workbench as wb
+
+    address, client_dir, _ = hidden_cluster
+    monkeypatch.setenv("XDG_CACHE_HOME", str(client_dir / "cache"))
+    nb = client_dir / "load_data.ipynb"
+    shutil.copy(ROOT / "tests" / "data" / "load_data.ipynb", nb)
+    x = np.random.default_rng(0).random((50, 4, 4, 1)).astype("float32")
+    y = np.arange(50) % 2
+    np.savez(client_dir / "d.npz", x=x, y=y)
+    for i in range(12):
+        d = client_dir / "imgs" / f"class_{i % 2}"
+        d.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (6, 6), 20 * i).save(d / f"{i}.png")
+    specs = [str(client_dir / "d.npz"), str(client_dir / "imgs")]
+    df = wb.sweep(nb, {"dataset": specs}, output_dir=client_dir / "out", executor="dask",
+                  scheduler=address, progress=False)
+    assert list(df.status) == ["completed", "completed"], list(df.error)
+    assert list(df.n_train) == [40, 10] and list(df.spec) == specs  # recorded as named
+    here = wb.load_dataset(specs[0]).fingerprint["train_hash"]
+    assert df.train_hash[0] == here  # the same bytes, read on the worker
+    with pytest.raises(wb.ConfigError, match=r"d\.npz.*over the 0\.0 MB") as e:
+        wb.sweep(nb, {"dataset": specs[:1]}, output_dir=client_dir / "capped",
+                 executor="dask", scheduler=address, progress=False, max_data_mb=0.001)
+    assert e.value.field == "dataset"

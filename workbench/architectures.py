@@ -241,7 +241,6 @@ def build_from_spec(spec: str, input_shape: tuple[int, ...], num_classes: int,
     Raises ConfigError naming ``model`` for a file or builder that cannot be had, and
     ModelError when the model does not fit the data.
     """
-    from pathlib import Path
 
     options = options or {}
     if spec in MODELS:
@@ -249,7 +248,9 @@ def build_from_spec(spec: str, input_shape: tuple[int, ...], num_classes: int,
     from workbench._tf import keras
 
     if spec.lower().endswith(".keras"):
-        path = Path(spec).expanduser()
+        from workbench.data.sources import local_copy
+
+        path = local_copy(spec)
         if not path.is_file():
             raise ConfigError("model", spec, "an existing .keras file (no such file)")
         try:

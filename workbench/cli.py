@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--max-return-mb", type=float, default=200.0, metavar="MB",
                    help="with --executor dask: the most one run folder may send back "
                         "(default: 200)")
+    w.add_argument("--max-data-mb", type=float, default=500.0, metavar="MB",
+                   help="with --executor dask: the most a --dataset/--model file or folder may "
+                        "weigh; it travels to the workers (default: 500)")
     w.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="skip runs already completed in DIR (default: on)")
     w.add_argument("--timeout", type=float, default=None, help="seconds per cell")
@@ -348,7 +351,7 @@ def _cmd_sweep(ns: argparse.Namespace) -> int:
         grid[name] = [value]
     df = sweep(ns.notebook, grid, ns.output_dir, workers=ns.workers, executor=ns.executor,
                scheduler=ns.scheduler, resume=ns.resume, timeout=ns.timeout,
-               max_return_mb=ns.max_return_mb)
+               max_return_mb=ns.max_return_mb, max_data_mb=ns.max_data_mb)
     done = int((df.status == "completed").sum())
     print(f"{done} of {len(df)} runs completed; table: {ns.output_dir}/results.csv")
     if ns.report:

@@ -18,6 +18,7 @@ a fingerprint (:attr:`Dataset.fingerprint`) that a reload must match.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -43,10 +44,27 @@ from workbench.data.types import Dataset, DatasetInfo
 from workbench.exceptions import ConfigError, DataError, DatasetUnavailable, did_you_mean
 
 _TRUSTED: set[str] = set()
+DATA_MAP_ENV = "WORKBENCH_DATA_MAP"
+"""JSON ``{path as named: local copy}``: where a Dask worker put the data that travelled with
+its run; the run reads the copy and records the name."""
 DATASET_PATHS = ("a path to a .npz, .csv or .parquet file or a folder of images; or "
                  "package.module:function")
 DEFAULT_OPTIONS = {"test_split": 0.2, "image_size": None, "image_mode": "auto",
                    "label_column": "label"}
+
+
+def local_copy(spec: str) -> Path:
+    """The file or folder to read for a path ``spec``: its local copy on a Dask worker
+    (:data:`DATA_MAP_ENV`), else the path itself."""
+    mapping = os.environ.get(DATA_MAP_ENV)
+    if mapping:
+        try:
+            found = json.loads(mapping).get(spec)
+        except ValueError:
+            found = None
+        if found:
+            return Path(found)
+    return Path(spec).expanduser()
 
 
 def kind_of(spec: str) -> str:
@@ -181,7 +199,7 @@ def load_dataset(spec: str, *, test_split: float = 0.2, image_size: int | None =
     if kind == "callable":
         import_callable(spec, "dataset", trust)  # refused before the cache can answer
     if kind in ("npz", "folder", "table"):
-        path = Path(spec).expanduser()
+        path = local_copy(spec)
         if not path.exists():
             raise ConfigError("dataset", spec, "an existing file or folder (no such path"
                               + (f"; {path.parent} does not exist" if not path.parent.exists()
@@ -214,7 +232,7 @@ def _load_spec(spec: str, options: tuple[tuple[str, Any], ...], _stamp: Any) -> 
         arrays = info.loader()
         ds = Dataset(*arrays, info=info, spec=spec)
     else:
-        path = Path(spec).expanduser()
+        path = local_copy(spec)
         if kind == "npz":
             raw, _keys = read_npz(path)
             if len(raw) == 2:

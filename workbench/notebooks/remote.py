@@ -34,11 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from workbench._io import atomic_write_json
+from workbench.data.sources import DATA_MAP_ENV
 from workbench.notebooks._workers import main_not_reimported
 from workbench.notebooks.execute import ASSETS_DIR, STATUS_FILE
 
 SCHEDULER_ENV = "WORKBENCH_SCHEDULER"
 MAX_RETURN_MB = 200.0  #: the default cap on one run folder sent back by a worker
+MAX_DATA_MB = 500.0  #: the default cap on a data file or folder that travels to the workers
+SHIPPED_FIELDS = ("dataset", "model")  #: parameters whose local file or folder travels
 _KEEP_PAST_CAP = ("params.json", STATUS_FILE, "results.json")
 _CHILD = """
 import signal
@@ -67,9 +70,70 @@ def scheduler_address(scheduler: str | None, env: dict[str, str] | None = None) 
     return scheduler or (os.environ if env is None else env).get(SCHEDULER_ENV) or None
 
 
+def pack_path(path: str, field: str, cap_bytes: int) -> bytes:
+    """A local file's bytes, or a folder as an uncompressed zip, to travel with a Dask task;
+    ConfigError naming the field, the path and the cap when it is larger."""
+    import io
+    import zipfile
+
+    from workbench.exceptions import ConfigError
+
+    p = Path(path)
+    files = [p] if p.is_file() else [f for f in sorted(p.rglob("*")) if f.is_file()]
+    total = sum(f.stat().st_size for f in files)
+    if total > cap_bytes:
+        raise ConfigError(field, path, message=f"{field}={path!r} is {total / 1e6:.1f} MB, over "
+                          f"the {cap_bytes / 1e6:.1f} MB that travels with a Dask sweep's "
+                          "runs (workers share no disk with this machine): raise max_data_mb= "
+                          "(CLI --max-data-mb), or name a path every worker can read")
+    if p.is_file():
+        return p.read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # images are compressed already
+        for f in files:
+            z.write(f, f.relative_to(p).as_posix())
+    return buf.getvalue()
+
+
+def local_paths(params: dict[str, Any]) -> dict[str, str]:
+    """``{field: path}`` of the parameters of :data:`SHIPPED_FIELDS` that name a local file
+    or folder (absolute)."""
+    out = {}
+    for field in SHIPPED_FIELDS:
+        value = params.get(field)
+        if isinstance(value, str) and ":" not in value.split("/")[0] and Path(value).exists():
+            out[field] = value
+    return out
+
+
+def _unpack(scratch: Path, shipped: dict[str, bytes]) -> dict[str, str]:
+    """Write the shipped data under ``scratch``; ``{original path: local copy}``."""
+    import io
+    import zipfile
+
+    mapping = {}
+    for i, (original, blob) in enumerate(sorted(shipped.items())):
+        target = scratch / "_data" / str(i) / (Path(original).name or "data")
+        target.parent.mkdir(parents=True)
+        if zipfile.is_zipfile(io.BytesIO(blob)) and not original.lower().endswith(
+                (".npz", ".keras", ".csv", ".parquet")):
+            with zipfile.ZipFile(io.BytesIO(blob)) as z:
+                for name in z.namelist():  # extract() drops '..' and absolute parts
+                    z.extract(name, target)
+        else:
+            target.write_bytes(blob)
+        mapping[original] = str(target)
+    return mapping
+
+
 def run_shipped(notebook_name: str, notebook: bytes, params: dict[str, Any], run_name: str,
-                timeout: float | None, cap_bytes: int, stop_event: str) -> dict[str, Any]:
-    """The Dask task: run one notebook in a scratch folder here; return its row and files."""
+                timeout: float | None, cap_bytes: int, stop_event: str,
+                shipped: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """The Dask task: run one notebook in a scratch folder here; return its row and files.
+
+    ``shipped`` holds the bytes of the local data files and folders the parameters name: they
+    are written into the scratch folder, and the run reads them there under the names it was
+    given (``WORKBENCH_DATA_MAP``), so its record names the client's path."""
     from distributed import Event
 
     stop = Event(stop_event)
@@ -77,6 +141,9 @@ def run_shipped(notebook_name: str, notebook: bytes, params: dict[str, Any], run
         return {"row": _cancelled(), "files": {}}
     with tempfile.TemporaryDirectory(prefix="wb-sweep-") as tmp:
         scratch = Path(tmp)
+        env = dict(os.environ)
+        if shipped:
+            env[DATA_MAP_ENV] = json.dumps(_unpack(scratch, shipped))
         (scratch / notebook_name).write_bytes(notebook)
         out = scratch / run_name
         out.mkdir()
@@ -88,7 +155,7 @@ def run_shipped(notebook_name: str, notebook: bytes, params: dict[str, Any], run
         task, row_file = scratch / "task.json", scratch / "row.json"
         task.write_text(json.dumps([str(scratch / notebook_name), params, str(out), timeout]))
         child = subprocess.Popen([sys.executable, "-c", _CHILD, str(task), str(row_file)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         while child.poll() is None:
             if stop.wait(timeout=0.5):
                 child.send_signal(signal.SIGINT)
@@ -148,9 +215,13 @@ def _record(out: Path, row: dict[str, Any]) -> None:
 
 
 def run_dask(tasks: list[Any], workers: int, scheduler: str | None, bar: Any,
-             max_return_mb: float = MAX_RETURN_MB, grace: float = 30.0) -> None:
+             max_return_mb: float = MAX_RETURN_MB, grace: float = 30.0,
+             max_data_mb: float = MAX_DATA_MB) -> None:
     """Run a sweep's tasks on Dask (``scheduler``, ``$WORKBENCH_SCHEDULER`` or a local
-    cluster of ``workers`` processes), writing each run folder back as it completes."""
+    cluster of ``workers`` processes), writing each run folder back as it completes.
+
+    A data file or folder (or ``.keras`` model) that a run's parameters name travels with it,
+    up to ``max_data_mb``: each is sent to the cluster once and shared by its runs."""
     from dask.distributed import Client, Event, LocalCluster, as_completed
     from distributed import KilledWorker
 
@@ -172,10 +243,16 @@ def run_dask(tasks: list[Any], workers: int, scheduler: str | None, bar: Any,
     cap = int(max_return_mb * 1e6)
     futures: dict[Any, Path] = {}
     try:
+        blobs: dict[str, Any] = {}  # path -> its bytes, scattered once
+        for _, params, _, _ in tasks:
+            for field, path in local_paths(params).items():
+                if path not in blobs:
+                    blobs[path] = client.scatter(pack_path(path, field, int(max_data_mb * 1e6)))
         for nb_path, params, out, timeout in tasks:
             nb = Path(nb_path)
+            shipped = {p: blobs[p] for p in local_paths(params).values()}
             f = client.submit(run_shipped, nb.name, nb.read_bytes(), params, Path(out).name,
-                              timeout, cap, stop_name, pure=False,
+                              timeout, cap, stop_name, shipped, pure=False,
                               key=f"workbench-run-{Path(out).name}-{uuid.uuid4().hex[:8]}")
             futures[f] = Path(out)
         pending = set(futures)

@@ -32,11 +32,20 @@ def expand_grid(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
 
 
+def _absolute_paths(params: dict[str, Any]) -> dict[str, Any]:
+    out = dict(params)
+    for field in ("dataset", "model"):
+        value = out.get(field)
+        if isinstance(value, str) and ":" not in value and Path(value).exists():
+            out[field] = str(Path(value).resolve())
+    return out
+
+
 def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
           output_dir: str | Path = "sweeps/sweep", *, runs: list[dict[str, Any]] | None = None,
           workers: int = 2, executor: str = "local", scheduler: str | None = None,
           resume: bool = True, timeout: float | None = None, progress: bool = True,
-          max_return_mb: float = 200.0) -> Any:
+          max_return_mb: float = 200.0, max_data_mb: float = 500.0) -> Any:
     """Run a notebook for every parameter combination, in parallel; return the results table.
 
     Args:
@@ -53,6 +62,12 @@ def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
         resume: skip runs already completed in ``output_dir``; rerun failed or missing ones.
         max_return_mb: with ``dask``, the most one run folder may send back; a larger one is
             ``failed`` with its size in the error (its status and results still come back).
+        max_data_mb: with ``dask``, the most a data file or folder (or ``.keras`` model) that
+            ``dataset``/``model`` names may weigh: it travels to the workers, which share no
+            disk; a larger one is a ConfigError naming it, before any run starts.
+
+    A relative ``dataset`` or ``model`` path is made absolute here, so every run (whatever
+    folder its notebook runs in) reads the same file.
 
     A failing run does not stop the others: it is listed with its cell and error and its
     annotated notebook is kept. Ctrl-C stops the sweep and keeps what completed.
@@ -72,7 +87,8 @@ def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
     if (grid is None) == (runs is None):
         raise ConfigError("grid", grid, "a grid {name: [values]} or runs=[{...}], not both "
                           "or neither")
-    param_sets = expand_grid(grid) if grid is not None else [dict(r) for r in runs or []]
+    param_sets = [_absolute_paths(p) for p in
+                  (expand_grid(grid) if grid is not None else [dict(r) for r in runs or []])]
     if not param_sets:
         raise ConfigError("grid", grid, "a grid with at least one value per name")
     nb_path = Path(notebook).resolve()
@@ -100,7 +116,8 @@ def sweep(notebook: str | Path, grid: Mapping[str, Iterable[Any]] | None = None,
                 from workbench.notebooks.remote import run_dask
 
                 with _bar(len(checked), skipped, progress) as bar:
-                    run_dask(tasks, workers, scheduler, bar, max_return_mb)
+                    run_dask(tasks, workers, scheduler, bar, max_return_mb,
+                             max_data_mb=max_data_mb)
             else:
                 _run_local(tasks, workers, progress, skipped, len(checked))
     except KeyboardInterrupt:
