@@ -299,11 +299,12 @@ class WhatIf:
 
 def sensitivity(source: WhatIf | Any, ratios: Iterable[float] = (0.5, 0.7, 0.8, 0.9, 0.95),
                 bits: Iterable[int] = (8, 6, 5, 4, 3, 2), *, data: Any = None,
-                granularity: str = "per_channel") -> pd.DataFrame:
+                granularity: str = "per_channel", trust: bool = False) -> pd.DataFrame:
     """Prune or quantize one layer at a time and measure the accuracy (Han et al. 2015,
     Fig. 5): which layers tolerate compression, and how much.
 
-    ``source`` is a :class:`WhatIf` or anything it accepts. Returns one row per (layer,
+    ``source`` is a :class:`WhatIf` or anything it accepts (with ``data`` and ``trust``,
+    as :class:`WhatIf` takes them). Returns one row per (layer,
     technique, value): ``layer``, ``type``, ``params``, ``technique`` (``prune`` or
     ``quantize``), ``value`` (ratio or bits), ``test_accuracy`` and ``drop`` (from the
     uncompressed accuracy, in accuracy units: 0.01 = 1 point).
@@ -314,7 +315,7 @@ def sensitivity(source: WhatIf | Any, ratios: Iterable[float] = (0.5, 0.7, 0.8, 
     """
     import pandas as pd
 
-    w = source if isinstance(source, WhatIf) else WhatIf(source, data)
+    w = source if isinstance(source, WhatIf) else WhatIf(source, data, trust=trust)
     base = w.baseline["test_accuracy"]
     rows = []
     for p in layer_plan(w.model, Settings()):

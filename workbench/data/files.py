@@ -19,7 +19,6 @@ import hashlib
 import os
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +59,15 @@ def _cached(key_parts: Sequence[Any]) -> tuple[Path, Read | None]:
 
 
 def _to_float(x: np.ndarray, scale: float) -> np.ndarray:
+    """float32 values of stored uint8 pixels: ``k / 255`` rounded once, exactly as the
+    built-in loaders compute it (a lookup table: fast, and the same bits)."""
     if x.dtype == np.float32:
         return x
-    out = x.astype(np.float32)
-    if scale != 1.0:
-        out *= np.float32(scale)
-    return out
+    if x.dtype == np.uint8:
+        table = (np.arange(256) * scale).astype(np.float32) if scale != 1 / 255 else \
+            (np.arange(256) / 255.0).astype(np.float32)
+        return table[x]
+    return (x * scale).astype(np.float32)
 
 
 def _store(path: Path, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.ndarray,
@@ -99,30 +101,43 @@ def read_npz(path: Path) -> tuple[tuple[np.ndarray, ...], tuple[str, ...]]:
 
 # --- image folders ---
 
-def _class_dirs(root: Path) -> list[Path]:
-    return sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
-                  key=lambda d: d.name)
+def _class_dirs(root: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(root) as it:
+        return sorted((e for e in it if e.is_dir() and not e.name.startswith(".")),
+                      key=lambda e: e.name)
 
 
-def _images(d: Path) -> list[Path]:
-    return sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-                  and not p.name.startswith(".") and p.is_file())
+def _images(d: str) -> list[tuple[str, int, int]]:
+    """``(path, size, mtime_ns)`` of the images under ``d`` (any depth), sorted by path."""
+    out = []
+    with os.scandir(d) as it:
+        for e in it:
+            if e.name.startswith("."):
+                continue
+            if e.is_dir():
+                out += _images(e.path)
+            elif os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES and e.is_file():
+                st = e.stat()
+                out.append((e.path, st.st_size, st.st_mtime_ns))
+    return sorted(out)
 
 
-def folder_layout(root: Path) -> tuple[dict[str, list[tuple[Path, str]]], tuple[str, ...]]:
-    """``({"train": [(file, class)], "test": [...]}, classes)``; "test" is empty when the
-    folder has no ``train/`` + ``test/`` split of its own."""
+Files = list[tuple[str, int, int, str]]  # (path, size, mtime_ns, class)
+
+
+def folder_layout(root: Path) -> tuple[dict[str, Files], tuple[str, ...]]:
+    """``({"train": [(file, size, mtime, class)], "test": [...]}, classes)``; "test" is empty
+    when the folder has no ``train/`` + ``test/`` split of its own."""
     subs = {d.name for d in _class_dirs(root)}
     splits = ("train", "test") if {"train", "test"} <= subs else ("",)
-    out: dict[str, list[tuple[Path, str]]] = {"train": [], "test": []}
+    out: dict[str, Files] = {"train": [], "test": []}
     classes: set[str] = set()
     for split in splits:
-        base = root / split if split else root
-        for d in _class_dirs(base):
-            files = _images(d)
+        for d in _class_dirs(root / split if split else root):
+            files = _images(d.path)
             if files:
                 classes.add(d.name)
-                out[split or "train"].extend((f, d.name) for f in files)
+                out[split or "train"].extend((*f, d.name) for f in files)
     names = tuple(sorted(classes))
     if not out["train"] and not out["test"]:
         raise _fail(root, "a folder with one subfolder of images per class (.png, .jpg, ...); "
@@ -135,7 +150,7 @@ def folder_layout(root: Path) -> tuple[dict[str, list[tuple[Path, str]]], tuple[
     return out, names
 
 
-def _decode(path: Path, mode: str) -> np.ndarray:
+def _decode(path: str, mode: str) -> np.ndarray:
     from PIL import Image
 
     with Image.open(path) as im:
@@ -152,35 +167,50 @@ def _decode(path: Path, mode: str) -> np.ndarray:
         return np.asarray(im, dtype=np.uint8)
 
 
-def _stat_key(files: Sequence[tuple[Path, str]]) -> list[tuple[str, int, int]]:
-    out = []
-    for f, _ in files:
-        st = f.stat()
-        out.append((str(f), st.st_size, st.st_mtime_ns))
+def decode_all(paths: Sequence[str], mode: str) -> list[np.ndarray | str]:
+    """Each image as uint8 (H, W) or (H, W, 3), or the text of why it cannot be decoded."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard, for the formats it checks
+    out: list[np.ndarray | str] = []
+    for p in paths:
+        try:
+            out.append(_decode(p, mode))
+        except Exception as e:  # Pillow raises many kinds: each is named, then refused
+            out.append(f"{p}: {type(e).__name__}: {str(e)[:120]}")
     return out
 
 
-def read_folder(root: Path, image_size: int | None, image_mode: str, test_split: float,
-                workers: int | None = None) -> Read:
+PARALLEL_FROM = 2000
+"""Folders of at least this many images are decoded by one process per core (Pillow's decoders
+hold the GIL for much of their work, so threads do not scale)."""
+
+
+def _decode_parallel(paths: list[str], mode: str) -> list[np.ndarray | str]:
+    workers = min(os.cpu_count() or 1, 8)
+    if len(paths) < PARALLEL_FROM or workers < 2:
+        return decode_all(paths, mode)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = -(-len(paths) // (workers * 4))
+    chunks = [paths[i: i + size] for i in range(0, len(paths), size)]
+    # spawn: the caller may hold TensorFlow's threads, which a fork would copy half-made
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = list(pool.map(decode_all, chunks, [mode] * len(chunks)))
+    return [a for part in parts for a in part]
+
+
+def read_folder(root: Path, image_size: int | None, image_mode: str, test_split: float) -> Read:
     """Decode an image folder to arrays scaled to [0, 1] (cached; see the module)."""
     layout, names = folder_layout(root)
     files = layout["train"] + layout["test"]
     key_path, hit = _cached(("folder", str(root.resolve()), image_size, image_mode,
-                             test_split if not layout["test"] else None, _stat_key(files)))
+                             test_split if not layout["test"] else None,
+                             [f[:3] for f in files]))
     if hit is not None:
         return hit
-    from PIL import Image
-
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard, for the formats it checks
-
-    def one(item: tuple[Path, str]) -> np.ndarray | str:
-        try:
-            return _decode(item[0], image_mode)
-        except Exception as e:  # Pillow raises many kinds: each is named, then refused
-            return f"{item[0]}: {type(e).__name__}: {str(e)[:120]}"
-
-    with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
-        decoded = list(pool.map(one, files, chunksize=256))
+    decoded = _decode_parallel([f[0] for f in files], image_mode)
     bad = [d for d in decoded if isinstance(d, str)]
     if bad:
         raise _fail(root, f"{len(bad)} of {len(files)} images cannot be decoded (fix or remove "
@@ -207,7 +237,7 @@ def read_folder(root: Path, image_size: int | None, image_mode: str, test_split:
     if x.ndim == 3:
         x = x[..., None]
     index = {c: i for i, c in enumerate(names)}
-    y = np.array([index[c] for _, c in files], dtype=np.int32)
+    y = np.array([index[f[3]] for f in files], dtype=np.int32)
     conversions.append("pixels scaled from 0..255 to [0, 1]")
     n_tr = len(layout["train"])
     if layout["test"]:

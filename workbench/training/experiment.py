@@ -321,7 +321,7 @@ def run(cfg: ExperimentConfig | Mapping[str, Any] | None = None, *,
     apply_execution(trainee, execution)
 
     # 3. open the run record and the metric stream
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"data": ds.fingerprint}  # also in data.json, read on reload
     if source is not None:
         extra["source_run"] = source.label
     writer = run_store.start(cfg, extra, data=ds.fingerprint) \
