@@ -200,6 +200,18 @@ class SearchResult:
         return out
 
 
+def _data_tag(cfg: ExperimentConfig) -> str:
+    """For a data set named by a path or callable, a short hash of the whole name: two files
+    called ``fashion.npz`` in two folders never share a default study."""
+    import hashlib
+
+    from workbench.data import DATASETS
+
+    if cfg.dataset in DATASETS:
+        return ""
+    return "-" + hashlib.blake2b(cfg.dataset.encode(), digest_size=3).hexdigest()
+
+
 def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
            space: SearchSpace | Mapping[str, Any],
            objectives: Sequence[str] | str = DEFAULT_OBJECTIVES,
@@ -262,7 +274,8 @@ def search(base_config: ExperimentConfig | Mapping[str, Any] | None,
     pruner = (optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
               if prune else optuna.pruners.NopPruner())
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    name = study_name or f"{base.label}-{sampler}-" + "-".join(m for m, _ in objs)
+    name = study_name or f"{base.label}{_data_tag(base)}-{sampler}-" + "-".join(
+        m for m, _ in objs)
     study = open_study(url, name, [d for _, d in objs], smp, pruner)
     if url:
         study.set_user_attr(f"sampler_seed:{socket.gethostname()}:{os.getpid()}", sampler_seed)

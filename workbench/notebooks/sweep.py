@@ -37,7 +37,7 @@ def _absolute_paths(params: dict[str, Any]) -> dict[str, Any]:
     for field in ("dataset", "model"):
         value = out.get(field)
         if isinstance(value, str) and ":" not in value and Path(value).exists():
-            out[field] = str(Path(value).resolve())
+            out[field] = os.path.abspath(value)  # as named: a link is not followed
     return out
 
 
