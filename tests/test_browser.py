@@ -300,3 +300,35 @@ def test_teaching_math_is_typeset_with_the_network_blocked(tmp_path):
         browser.close()
     assert typeset >= 5 and not raw
     assert external == []
+
+
+def test_panel_takes_a_folder_of_images_by_path_and_shows_the_data(tmp_path):
+    """00_workbench.ipynb: the text box beside the data-set dropdown takes a folder; the Data
+    tab shows its splits and thumbnails; a missing path is a message, not a dead panel."""
+    require_system(CHROMIUM.exists(), "Debian's chromium")
+    require_system(importlib.util.find_spec("playwright") is not None, "playwright")
+    import workbench as wb
+    from workbench.data.writers import to_folder
+
+    digits = wb.load_dataset("digits")
+    folder = to_folder(digits, tmp_path / "my digits")
+    with jupyterlab_page(ROOT / "notebooks" / "00_workbench.ipynb", ARTIFACTS) as lab:
+        page = lab.page
+        lab.run_all()
+        _body_has(page, "completed:", 240_000)
+        page.locator(".lm-TabBar-tab", has_text="Data").first.click()
+        box = page.locator("input[placeholder='or a path']").first
+        box.fill(str(tmp_path / "nowhere"))
+        box.press("Enter")
+        _body_has(page, "no such path", 30_000)
+        assert page.locator(".widget-button", has_text="Run").first.is_disabled()
+        box.fill(str(folder))
+        box.press("Enter")
+        _body_has(page, "1437 train / 360 test", 60_000)
+        thumbs = page.locator("img[src^='data:image/png']")
+        assert thumbs.count() >= 5
+        assert not page.locator(".widget-button", has_text="Run").first.is_disabled()
+        thumbs.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "panel_data_tab_folder.png"))
+        assert lab.widget_errors() == []
+        assert lab.external == [], lab.external

@@ -122,9 +122,13 @@ def test_a_callable_data_set_and_a_registered_one(tmp_path, monkeypatch):
         wb.load_dataset("labdata:wrong")
     with pytest.raises(wb.ConfigError, match="does not import"):
         wb.load_dataset("nolab.data:load")
-    info = wb.register_dataset("lab_blobs", lambda: ds, description="lab blobs", replace=True)
+    from workbench.data import DATASETS
+
+    monkeypatch.delitem(DATASETS, "lab_blobs", raising=False)  # gone again after the test
+    info = wb.register_dataset("lab_blobs", lambda: ds, description="lab blobs")
     assert info.num_classes == 2 and "lab_blobs" in wb.FIELDS["dataset"].choices
     assert wb.ExperimentConfig(dataset="lab_blobs").dataset == "lab_blobs"
+    assert "lab_blobs" in wb.datasets() and wb.load_dataset("lab_blobs").spec == "lab_blobs"
     with pytest.raises(wb.DataError, match="loader raised ZeroDivisionError"):
         wb.register_dataset("lab_broken", lambda: 1 / 0)
     with pytest.raises(wb.ConfigError, match="taken"):

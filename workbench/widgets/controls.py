@@ -44,7 +44,7 @@ def make_control(spec: FieldSpec, value: Any, suggestions: list[str] | None = No
     tip = f"{spec.name}: {spec.help}"  # the identifier (CLI flag, notebook parameter) on hover
     if spec.open_check is not None and spec.choices is not None:
         w = OpenChoice(spec, value, kw)
-        w.tooltip = tip
+        w.dropdown.tooltip = w.text.tooltip = tip  # a Box's own tooltip breaks its view
         return w
     if suggestions is not None and spec.kind == "str" and spec.choices is None:
         w: W.Widget = W.Combobox(value="" if value is None else str(value),
@@ -112,10 +112,14 @@ class OpenChoice(W.HBox):
                            continuous_update=False, layout=W.Layout(width="136px"))
         super().__init__([self.dropdown, self.text], layout=kw["layout"])
         self.value = str(value)
-        self.dropdown.observe(lambda _c: self._pick(), names="value")
-        self.text.observe(lambda _c: self._pick(), names="value")
+        self.dropdown.observe(self._picked, names="value")
+        self.text.observe(lambda _c: self._typed(), names="value")
 
-    def _pick(self) -> None:
+    def _picked(self, _change: Any) -> None:  # a name chosen: the text box gives way
+        self.text.value = ""
+        self.value = self.dropdown.value
+
+    def _typed(self) -> None:
         self.value = self.text.value.strip() or self.dropdown.value
 
     def show(self, value: str) -> None:

@@ -219,7 +219,12 @@ class ControlPanel:
         self.preview_ms = (time.perf_counter() - t0) * 1000
         self._update_plan(cfg)
         if hasattr(self, "data_html"):
-            self.data_html.value = data_html(cfg, self.data)
+            self.data_html.value, problem = data_html(cfg, self.data)
+            if problem:  # a path that does not load: Run stays off, with the reason
+                self.error = problem
+                self.message.value = (f"<span style='color:#c62828'>&#9888; "
+                                      f"{html.escape(problem)}</span>")
+                self.run_button.disabled = True
 
     def _update_schedule(self, cfg: ExperimentConfig) -> None:
         from workbench.training.schedules import schedule_preview

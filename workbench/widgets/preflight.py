@@ -3,8 +3,9 @@
 Example:
     >>> import workbench as wb
     >>> from workbench.widgets.preflight import data_html
-    >>> "800 train" in data_html(wb.ExperimentConfig(dataset="moons"))
-    True
+    >>> text, problem = data_html(wb.ExperimentConfig(dataset="moons"))
+    >>> "800 train" in text, problem
+    (True, None)
 """
 
 from __future__ import annotations
@@ -57,28 +58,31 @@ def _png(x: np.ndarray, scale: int) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def data_html(cfg: ExperimentConfig, data: Any = None) -> str:
-    """Splits, shape, classes with counts, a few samples (thumbnails or rows) and what loading
-    converted, for the panel's Data tab; an error names what is wrong, never raises."""
+def data_html(cfg: ExperimentConfig, data: Any = None) -> tuple[str, str | None]:
+    """``(html, problem)``: splits, shape, classes with counts, a few samples (thumbnails or
+    rows) and what loading converted, for the panel's Data tab; or, when the data cannot be
+    loaded, the error (as ``problem`` too, so the panel can say why Run is off). Never
+    raises."""
     from workbench.data import from_arrays
     from workbench.data.sources import options_of
 
     if data is None:
         return _named_data_html(cfg.dataset, tuple(options_of(cfg).items()))
     try:
-        return _summary_html(data if hasattr(data, "info") else from_arrays(data))
+        return _summary_html(data if hasattr(data, "info") else from_arrays(data)), None
     except WorkbenchError as e:
-        return f"<span style='color:#c62828'>{html.escape(str(e))}</span>"
+        return f"<span style='color:#c62828'>{html.escape(str(e))}</span>", str(e)
 
 
 @lru_cache(maxsize=16)
-def _named_data_html(dataset: str, options: tuple[tuple[str, Any], ...]) -> str:
+def _named_data_html(dataset: str, options: tuple[tuple[str, Any], ...]
+                     ) -> tuple[str, str | None]:
     from workbench.data.sources import load_dataset
 
     try:
-        return _summary_html(load_dataset(dataset, **dict(options)))
+        return _summary_html(load_dataset(dataset, **dict(options))), None
     except WorkbenchError as e:
-        return f"<span style='color:#c62828'>{html.escape(str(e))}</span>"
+        return f"<span style='color:#c62828'>{html.escape(str(e))}</span>", str(e)
 
 
 def _summary_html(ds: Any) -> str:
