@@ -105,7 +105,7 @@ def test_csv_and_parquet_with_text_labels_and_a_split_column(tmp_path):
     assert len(pq.x_test) == 30 and len(pq.x_train) == 90
 
 
-def test_a_callable_data_set_and_a_registered_one(tmp_path, monkeypatch):
+def test_a_callable_data_set_and_a_registered_one(tmp_path, monkeypatch, request):
     (tmp_path / "labdata.py").write_text(textwrap.dedent("""
         import numpy as np
         def load():
@@ -124,7 +124,7 @@ def test_a_callable_data_set_and_a_registered_one(tmp_path, monkeypatch):
         wb.load_dataset("nolab.data:load")
     from workbench.data import DATASETS
 
-    monkeypatch.delitem(DATASETS, "lab_blobs", raising=False)  # gone again after the test
+    request.addfinalizer(lambda: DATASETS.pop("lab_blobs", None))  # gone after the test
     info = wb.register_dataset("lab_blobs", lambda: ds, description="lab blobs")
     assert info.num_classes == 2 and "lab_blobs" in wb.FIELDS["dataset"].choices
     assert wb.ExperimentConfig(dataset="lab_blobs").dataset == "lab_blobs"
