@@ -83,6 +83,26 @@ def test_invalid_input_is_shown_and_disables_run(tmp_path):
     assert panel.run_button.disabled and "warmup_epochs" in panel.message.value
 
 
+def test_the_preflight_sees_per_layer_pruning_alone(tmp_path):
+    panel = wb.widgets.ControlPanel(wb.ExperimentConfig(prune_layer_ratios={"dense_1": 0.9}),
+                                    store=False)
+    assert panel.config.prunes and "compression off" not in panel.plan_html.value
+    assert "dense_1" in panel.plan_html.value and "unstructured 0.9" in panel.plan_html.value
+
+
+def test_a_data_path_in_the_panel_is_checked_and_shown(tmp_path):
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(40) % 2)
+    panel = wb.widgets.ControlPanel(store=False)
+    panel.controls["dataset"].text.value = str(tmp_path / "missing.npz")
+    assert panel.run_button.disabled and "no such path" in panel.message.value
+    panel.controls["dataset"].text.value = str(tmp_path / "d.npz")
+    assert not panel.run_button.disabled and panel.config.dataset == str(tmp_path / "d.npz")
+    assert "32 train / 8 test" in panel.data_html.value
+
+
 def test_teaching_mode_fields_and_locked(tmp_path):
     panel = wb.widgets.ControlPanel(fields=["optimizer", "learning_rate", "epochs"],
                                     locked={"dataset": "moons", "model": "mlp"},

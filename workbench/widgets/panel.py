@@ -240,7 +240,7 @@ class ControlPanel:
             self.schedule_fig.layout.title = f"learning-rate schedule: {cfg.lr_schedule}"
 
     def _update_plan(self, cfg: ExperimentConfig) -> None:
-        if cfg.prune_ratio == 0 and cfg.quant_bits is None and cfg.cluster_k is None:
+        if not cfg.prunes and cfg.quant_bits is None and cfg.cluster_k is None:
             self.plan_html.value = "<i>compression off (float32)</i>"
             return
         try:
