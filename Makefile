@@ -16,7 +16,7 @@ lint: setup
 	$(BIN)/ruff check workbench tests benchmarks scripts
 
 test: lint
-	$(PYTEST) tests workbench README.md --doctest-modules --codeblocks
+	$(PYTEST) tests workbench README.md --doctest-modules --codeblocks --durations=25
 
 test-fast: setup
 	$(PYTEST) tests -m "not keras and not slow and not browser and not notebook and not system"

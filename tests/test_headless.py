@@ -22,7 +22,7 @@ QUICK = {
     "05_compression_pipeline": {"epochs": 2, "dense_epochs": 4},
     "06_distillation": {"epochs": 2},
     "08_compress_trained": {"epochs": 4, "ratios": [0.5, 0.9], "bits": [4]},
-    "09_your_data": {"epochs": 2, "sweep_epochs": 1},
+    "09_your_data": {"epochs": 2, "sweep": False},  # the README and test_scaleout sweep paths
     "20_mnist1d": {"quick": True},
     "21_deep_compression": {"quick": True},
     "22_to_prune_or_not": {"quick": True},
