@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -296,7 +295,7 @@ class GivenFields:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         self = super().__new__(cls)
-        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        names = list(getattr(cls, "__dataclass_fields__", {}))  # in declaration order
         object.__setattr__(self, "_given", frozenset(names[:len(args)]) | frozenset(kwargs))
         return self
 

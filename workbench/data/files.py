@@ -216,7 +216,7 @@ def read_folder(root: Path, image_size: int | None, image_mode: str, test_split:
         raise _fail(root, f"{len(bad)} of {len(files)} images cannot be decoded (fix or remove "
                     "them; nothing was trained): " + "; ".join(bad[:5])
                     + (" ..." if len(bad) > 5 else ""))
-    arrays: list[np.ndarray] = decoded  # type: ignore[assignment]
+    arrays = [d for d in decoded if not isinstance(d, str)]
     conversions = []
     rgb = any(a.ndim == 3 for a in arrays)
     if rgb:

@@ -320,4 +320,4 @@ def check_fingerprint(ds: Dataset, recorded: dict[str, Any] | None, where: str) 
 
 
 ON_CHANGE.append(_load_spec.cache_clear)
-load_dataset.cache_clear = _load_spec.cache_clear  # type: ignore[attr-defined]
+setattr(load_dataset, "cache_clear", _load_spec.cache_clear)  # noqa: B010 (a function attribute)
